@@ -6,8 +6,8 @@
 // global batch (see NOTE [global batch norm] in model/distributed/sync_batch_norm.h):
 // every rank must run the same BatchNorm layers in the same order, as with any
 // collective.
-#ifndef SIMCLR_MODEL_NN_BATCH_NORM_H_
-#define SIMCLR_MODEL_NN_BATCH_NORM_H_
+#ifndef SIMCLR_MODEL_DISTRIBUTED_BATCH_NORM_H_
+#define SIMCLR_MODEL_DISTRIBUTED_BATCH_NORM_H_
 
 #include <cstdint>
 
@@ -62,4 +62,4 @@ void SetBatchNormProcessGroup(torch::nn::Module& root, c10d::ProcessGroup* group
 
 }  // namespace simclr::model
 
-#endif  // SIMCLR_MODEL_NN_BATCH_NORM_H_
+#endif  // SIMCLR_MODEL_DISTRIBUTED_BATCH_NORM_H_
