@@ -1,0 +1,96 @@
+// SimclrModel: the SimCLRv2 network as trained and served here, an encoder
+// f (ResNet), a projection head g and an optional linear classifier that
+// reads the encoder output (from_head_layer 0, linear evaluation) or the
+// output of a head layer (SimCLRv2 fine-tunes from head layer 1).
+#ifndef SIMCLR_MODEL_NN_SIMCLR_MODEL_H_
+#define SIMCLR_MODEL_NN_SIMCLR_MODEL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include "absl/status/statusor.h"
+#include "model/nn/options.h"
+#include "model/nn/projection_head.h"
+#include "model/nn/resnet.h"
+
+namespace simclr::model {
+
+enum class ModelPart { kEncoder, kHead, kClassifier };
+
+// A set of parameters an optimizer treats alike.
+struct ParameterGroup {
+  ModelPart part;
+  // True for conv / linear weight matrices: weight decay and LARS trust-ratio
+  // adaptation apply. False for BN gammas/betas and biases, which SimCLR
+  // excludes from both.
+  bool is_weight;
+  std::vector<std::string> names;  // as in named_parameters(), same order
+  std::vector<torch::Tensor> params;
+};
+
+// Submodules (state_dict prefixes): `resnet` (ResNetImpl), `head`
+// (ProjectionHeadImpl) and, with num_classes > 0, `fc` (Linear with bias).
+// A converted SimCLRv2 checkpoint {'resnet': R, 'head': H} maps as
+//   R["net.*"] -> "resnet.net.*",  R["fc.*"] -> "fc.*" (from_head_layer 0,
+//   num_classes 1000),  H["layers.*"] -> "head.layers.*"
+// (see NOTE [checkpoint names] in resnet.h).
+//
+// Not thread-safe (like any Module). Construct with MakeSimclrModel to get a
+// Status on bad options; the constructor throws c10::Error.
+class SimclrModelImpl : public torch::nn::Module {
+ public:
+  explicit SimclrModelImpl(const ModelOptions& options);
+
+  struct Outputs {
+    torch::Tensor features;  // encoder output h, [N, F]
+    // Head outputs: [0] = features, [k] = after head layer k.
+    std::vector<torch::Tensor> head_outputs;
+    torch::Tensor embedding;  // head_outputs.back(): the contrastive z
+    torch::Tensor logits;     // [N, num_classes]; undefined without classifier
+  };
+
+  // x [N, in_channels, H, W]. The classifier reads head_outputs[
+  // from_head_layer] as is; callers that must not train the encoder through
+  // the classifier (SimCLR's linear head during pretraining) detach it
+  // themselves or use ClassifierLogits on a detached input.
+  Outputs forward(const torch::Tensor& x);
+
+  // Contrastive embedding z = g(f(x)), [N, proj_dim] (features if no head).
+  torch::Tensor Embedding(const torch::Tensor& x);
+  // Classifier logits, running the head only up to from_head_layer.
+  // Throws c10::Error when the model has no classifier.
+  torch::Tensor Logits(const torch::Tensor& x);
+  // The classifier on an already computed representation [N, width].
+  torch::Tensor ClassifierLogits(const torch::Tensor& representation);
+
+  // Parameter groups by part and kind; empty groups are left out. Order:
+  // encoder, head, classifier; weights before BN/bias within a part.
+  std::vector<ParameterGroup> ParameterGroups();
+
+  const ModelOptions& options() const { return options_; }
+  bool has_classifier() const { return !fc_.is_empty(); }
+  ResNet& encoder() { return resnet_; }
+  ProjectionHead& head() { return head_; }
+  torch::nn::Linear& classifier() { return fc_; }
+
+ private:
+  ModelOptions options_;
+  ResNet resnet_{nullptr};
+  ProjectionHead head_{nullptr};
+  torch::nn::Linear fc_{nullptr};
+};
+TORCH_MODULE(SimclrModel);
+
+// Validates `options` (InvalidArgument naming the field) and builds the
+// model; a LibTorch failure while building becomes Internal.
+absl::StatusOr<SimclrModel> MakeSimclrModel(const ModelOptions& options);
+
+}  // namespace simclr::model
+
+#endif  // SIMCLR_MODEL_NN_SIMCLR_MODEL_H_
