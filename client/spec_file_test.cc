@@ -57,6 +57,7 @@ TEST(ParseJobSpecsTest, ContractParsesIntoThreeSpecsWithTheirValues) {
   const v1::JobSpec& pretrain = (*specs)[0];
   EXPECT_EQ(pretrain.name(), "fmnist-pretrain");
   EXPECT_EQ(pretrain.kind(), "pretrain");
+  ASSERT_TRUE(pretrain.has_world_size());
   EXPECT_EQ(pretrain.world_size(), 2);
   EXPECT_EQ(pretrain.priority(), 0);
   EXPECT_EQ(pretrain.model().depth(), 18);

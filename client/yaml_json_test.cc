@@ -60,6 +60,8 @@ TEST(FormatDoubleTest, PrintsShortestTextThatReadsBackExactly) {
   EXPECT_EQ(FormatDouble(0.3), "0.3");
   EXPECT_EQ(FormatDouble(1.0e-6), "1e-06");
   EXPECT_EQ(FormatDouble(2.0), "2");
+  EXPECT_EQ(FormatDouble(85899345920.0), "85899345920");
+  EXPECT_EQ(FormatDouble(1e20), "1e+20");
   double third = 1.0 / 3.0;
   EXPECT_EQ(std::strtod(FormatDouble(third).c_str(), nullptr), third);
   EXPECT_EQ(FormatDouble(-INFINITY), "-Infinity");
