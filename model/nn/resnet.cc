@@ -201,8 +201,12 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   num_features_ = in_channels;
 }
 
+torch::Tensor ResNetImpl::FeatureMap(const torch::Tensor& x) {
+  return net_->forward(x);
+}
+
 torch::Tensor ResNetImpl::forward(const torch::Tensor& x) {
-  return net_->forward(x).mean({2, 3});
+  return FeatureMap(x).mean({2, 3});
 }
 
 absl::StatusOr<ResNet> MakeResNet(const ResNetOptions& options) {

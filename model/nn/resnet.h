@@ -160,6 +160,8 @@ class ResNetImpl : public torch::nn::Module {
   explicit ResNetImpl(const ResNetOptions& options);
 
   torch::Tensor forward(const torch::Tensor& x);
+  // The last stage's output before global pooling, [N, F, h, w].
+  torch::Tensor FeatureMap(const torch::Tensor& x);
 
   const ResNetOptions& options() const { return options_; }
   int64_t num_features() const { return num_features_; }
