@@ -1,0 +1,643 @@
+#include "coordinator/coordinator.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+#include "common/time_util.h"
+#include "coordinator/job_spec.h"
+#include "coordinator/scheduler.h"
+
+namespace simclr::coordinator {
+namespace {
+
+int64_t JobNumber(const std::string& id) {
+  int64_t n = 0;
+  if (id.rfind("j-", 0) != 0 || !absl::SimpleAtoi(id.substr(2), &n)) return 0;
+  return n;
+}
+
+std::string Describe(const v1::Job& job) {
+  return absl::StrCat("\"", job.spec().name(), "\" (", job.id(), ")");
+}
+
+// Which word to use for a job's dependency in messages.
+const char* DependencyWord(const v1::JobSpec& spec) {
+  return spec.kind() == kDistill ? "teacher" : "parent";
+}
+
+const std::string& DependencyRef(const v1::JobSpec& spec) {
+  return spec.kind() == kDistill ? spec.teacher() : spec.parent();
+}
+
+}  // namespace
+
+std::string TaskId(const std::string& job_id, int attempt) {
+  return absl::StrCat(job_id, ".", attempt);
+}
+
+bool ParseTaskId(const std::string& task_id, std::string* job_id, int* attempt) {
+  const size_t dot = task_id.rfind('.');
+  if (dot == std::string::npos) return false;
+  *job_id = task_id.substr(0, dot);
+  return absl::SimpleAtoi(task_id.substr(dot + 1), attempt);
+}
+
+bool IsFinal(v1::JobState state) {
+  return state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
+}
+
+// See coordinator.h. Holds copies of the jobs it changes; nothing is visible
+// to readers until Commit() succeeded.
+class Coordinator::Change {
+ public:
+  explicit Change(Coordinator* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) : c_(c) {}
+
+  // A mutable copy of `id`'s job (the staged one if already staged).
+  v1::Job& Stage(const std::string& id) {
+    auto it = staged_.find(id);
+    if (it != staged_.end()) return it->second;
+    const v1::Job& current = c_->jobs_.at(c_->number_by_id_.at(id));
+    from_[id] = current.state();
+    return staged_.emplace(id, current).first->second;
+  }
+
+  v1::Job& Add(v1::Job job) {
+    from_[job.id()] = v1::JOB_STATE_UNSPECIFIED;
+    const std::string id = job.id();
+    return staged_.emplace(id, std::move(job)).first->second;
+  }
+
+  // The job as this change would leave it.
+  const v1::Job* Current(const std::string& id) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    auto it = staged_.find(id);
+    if (it != staged_.end()) return &it->second;
+    auto n = c_->number_by_id_.find(id);
+    return n == c_->number_by_id_.end() ? nullptr : &c_->jobs_.at(n->second);
+  }
+
+  // Every job id this change would leave in existence, stored or staged.
+  std::vector<std::string> AllIds() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    std::vector<std::string> ids;
+    for (const auto& [n, job] : c_->jobs_) ids.push_back(job.id());
+    for (const auto& [id, job] : staged_) {
+      if (c_->number_by_id_.count(id) == 0) ids.push_back(id);
+    }
+    return ids;
+  }
+
+  bool empty() const { return staged_.empty(); }
+
+  absl::Status Commit() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    if (staged_.empty()) return absl::OkStatus();
+    std::vector<v1::Job> jobs;
+    for (const auto& [id, job] : staged_) jobs.push_back(job);
+    RETURN_IF_ERROR(c_->store_->Put(jobs));
+    const absl::Time now = c_->clock_->Now();
+    for (auto& [id, job] : staged_) {
+      const int64_t number = JobNumber(id);
+      c_->number_by_id_[id] = number;
+      c_->jobs_[number] = job;
+      ++c_->versions_[id];
+      c_->last_persisted_[id] = now;
+      if (c_->observer_ != nullptr && from_[id] != job.state()) {
+        c_->observer_->OnTransition(job, from_[id]);
+      }
+    }
+    staged_.clear();
+    return absl::OkStatus();
+  }
+
+ private:
+  Coordinator* const c_;
+  std::map<std::string, v1::Job> staged_;
+  std::map<std::string, v1::JobState> from_;
+};
+
+Coordinator::Coordinator(CoordinatorOptions options, JobStore* store, const Clock* clock,
+                         CoordinatorObserver* observer)
+    : options_(std::move(options)),
+      store_(store),
+      clock_(clock),
+      observer_(observer),
+      registry_(*clock, options_.registry) {}
+
+absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(
+    CoordinatorOptions options, JobStore* store, const Clock* clock,
+    CoordinatorObserver* observer) {
+  std::unique_ptr<Coordinator> c(new Coordinator(std::move(options), store, clock, observer));
+  absl::MutexLock lock(&c->mu_);
+  RETURN_IF_ERROR(c->Recover());
+  return c;
+}
+
+absl::Status Coordinator::Recover() {
+  ASSIGN_OR_RETURN(std::vector<v1::Job> jobs, store_->LoadAll());
+  for (v1::Job& job : jobs) {
+    const int64_t number = JobNumber(job.id());
+    if (number == 0) return absl::DataLossError(absl::StrCat("stored job has a bad id: ", job.id()));
+    next_job_number_ = std::max(next_job_number_, number + 1);
+    number_by_id_[job.id()] = number;
+    versions_[job.id()] = 1;
+    jobs_[number] = std::move(job);
+  }
+  // Gangs do not survive a coordinator restart: their workers register again
+  // as new workers, and are told to stop the old tasks.
+  Change change(this);
+  for (auto& [number, job] : jobs_) {
+    if (job.state() == v1::RUNNING) {
+      FailAttempt(change, change.Stage(job.id()),
+                  absl::StrCat("the coordinator restarted during attempt ", job.attempts()));
+    }
+  }
+  ResolveDependents(change);
+  return change.Commit();
+}
+
+const v1::Job* Coordinator::Lookup(const std::string& id_or_name) const {
+  auto n = number_by_id_.find(id_or_name);
+  if (n != number_by_id_.end()) return &jobs_.at(n->second);
+  const v1::Job* newest = nullptr;
+  for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) {
+    const v1::Job& job = it->second;
+    if (job.spec().name() != id_or_name) continue;
+    if (!IsFinal(job.state())) return &job;  // names are unique among live jobs
+    if (newest == nullptr) newest = &job;
+  }
+  return newest;
+}
+
+v1::Job* Coordinator::LookupById(const std::string& id) {
+  auto n = number_by_id_.find(id);
+  return n == number_by_id_.end() ? nullptr : &jobs_.at(n->second);
+}
+
+absl::StatusOr<std::vector<std::string>> Coordinator::SubmitJobs(
+    const std::vector<v1::JobSpec>& input) {
+  if (input.empty()) return absl::InvalidArgumentError("specs: got none, expected at least one job spec");
+  auto error = [&](size_t i, const absl::Status& s) {
+    return absl::InvalidArgumentError(absl::StrCat("spec ", i + 1, " (",
+                                                   input[i].name().empty() ? "unnamed" : input[i].name(),
+                                                   "): ", s.message()));
+  };
+  for (size_t i = 0; i < input.size(); ++i) {
+    absl::Status s = CheckJobSpec(input[i]);
+    if (!s.ok()) return error(i, s);
+  }
+
+  absl::MutexLock lock(&mu_);
+  // Names: unique within the request and among live jobs.
+  std::map<std::string, size_t> index_by_name;
+  for (size_t i = 0; i < input.size(); ++i) {
+    const std::string& name = input[i].name();
+    if (!index_by_name.emplace(name, i).second) {
+      return error(i, absl::InvalidArgumentError(absl::StrCat(
+                          "name: \"", name, "\" is used by spec ", index_by_name[name] + 1,
+                          " too, expected names unique within the file")));
+    }
+    const v1::Job* existing = Lookup(name);
+    if (existing != nullptr && existing->spec().name() == name && !IsFinal(existing->state())) {
+      return error(i, absl::InvalidArgumentError(absl::StrCat(
+                          "name: \"", name, "\" is already used by live job ", existing->id(), " (",
+                          v1::JobState_Name(existing->state()),
+                          "), expected a name unique among live jobs")));
+    }
+  }
+
+  // Dependencies: a spec in this request (by name) or an existing job.
+  std::vector<int> dep_index(input.size(), -1);
+  std::vector<const v1::Job*> dep_job(input.size(), nullptr);
+  for (size_t i = 0; i < input.size(); ++i) {
+    const std::string& ref = DependencyRef(input[i]);
+    if (ref.empty()) continue;
+    auto in_file = index_by_name.find(ref);
+    if (in_file != index_by_name.end()) {
+      dep_index[i] = static_cast<int>(in_file->second);
+      continue;
+    }
+    const v1::Job* job = Lookup(ref);
+    if (job == nullptr) {
+      return error(i, absl::InvalidArgumentError(absl::StrCat(
+                          DependencyWord(input[i]), ": \"", ref,
+                          "\" is neither a job nor a spec in this request")));
+    }
+    if (job->state() == v1::FAILED || job->state() == v1::CANCELLED) {
+      return error(i, absl::InvalidArgumentError(absl::StrCat(
+                          DependencyWord(input[i]), ": ", Describe(*job), " is ",
+                          v1::JobState_Name(job->state()),
+                          ", expected a job that is pending, running or succeeded")));
+    }
+    dep_job[i] = job;
+  }
+  // Cycles within the request, and an order that puts parents first.
+  std::vector<size_t> order;
+  std::vector<int> mark(input.size(), 0);  // 0 new, 1 on the path, 2 done
+  for (size_t start = 0; start < input.size(); ++start) {
+    std::vector<size_t> path;
+    size_t i = start;
+    while (mark[i] == 0) {
+      mark[i] = 1;
+      path.push_back(i);
+      if (dep_index[i] < 0) break;
+      i = static_cast<size_t>(dep_index[i]);
+    }
+    // Stopped on a node of this very path that has a dependency: a cycle.
+    if (mark[i] == 1 && dep_index[i] >= 0) {
+      std::vector<std::string> cycle;
+      auto at = std::find(path.begin(), path.end(), i);
+      for (auto it = at; it != path.end(); ++it) cycle.push_back(input[*it].name());
+      cycle.push_back(input[i].name());
+      return error(i, absl::InvalidArgumentError(absl::StrCat(
+                          DependencyWord(input[i]), ": the jobs form a cycle ",
+                          absl::StrJoin(cycle, " -> "), ", expected a chain that starts at a pretrain job")));
+    }
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+      mark[*it] = 2;
+      order.push_back(*it);
+    }
+  }
+
+  // Complete every spec (parents first) and stage the jobs.
+  const absl::Time now = clock_->Now();
+  std::vector<v1::Job> created(input.size());
+  for (size_t i = 0; i < input.size(); ++i) {
+    created[i].set_id(absl::StrCat("j-", next_job_number_ + static_cast<int64_t>(i)));
+  }
+  for (size_t i : order) {
+    v1::Job& job = created[i];
+    *job.mutable_spec() = input[i];
+    const v1::Job* dep = dep_index[i] >= 0 ? &created[dep_index[i]] : dep_job[i];
+    ApplyDefaults(dep ? &dep->spec() : nullptr, *job.mutable_spec());
+    if (dep != nullptr) {
+      absl::Status s = CheckAgainstParent(dep->spec(), job.spec());
+      if (!s.ok()) return error(i, s);
+      job.set_parent_id(dep->id());
+    }
+    const bool ready = dep == nullptr || (dep_index[i] < 0 && dep->state() == v1::SUCCEEDED);
+    job.set_state(ready ? v1::QUEUED : v1::PENDING);
+    *job.mutable_created_at() = ToProto(now);
+    if (ready) *job.mutable_queued_at() = ToProto(now);
+    job.set_artifact_dir(absl::StrCat(options_.artifact_root, "/", job.id()));
+    job.mutable_progress();
+  }
+  Change change(this);
+  std::vector<std::string> ids;
+  for (v1::Job& job : created) {
+    ids.push_back(job.id());
+    change.Add(std::move(job));
+  }
+  RETURN_IF_ERROR(change.Commit());
+  next_job_number_ += static_cast<int64_t>(input.size());
+  // The jobs are stored; failing to start them now is retried by Tick().
+  Schedule().IgnoreError();
+  return ids;
+}
+
+absl::StatusOr<v1::Job> Coordinator::GetJob(const std::string& id_or_name) const {
+  absl::ReaderMutexLock lock(&mu_);
+  const v1::Job* job = Lookup(id_or_name);
+  if (job == nullptr) return absl::NotFoundError(absl::StrCat("job \"", id_or_name, "\" not found"));
+  return *job;
+}
+
+std::vector<v1::Job> Coordinator::ListJobs(const std::set<v1::JobState>& states) const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<v1::Job> jobs;
+  for (const auto& [number, job] : jobs_) {
+    if (states.empty() || states.count(job.state()) > 0) jobs.push_back(job);
+  }
+  return jobs;
+}
+
+absl::StatusOr<v1::Job> Coordinator::CancelJob(const std::string& id_or_name) {
+  absl::MutexLock lock(&mu_);
+  const v1::Job* found = Lookup(id_or_name);
+  if (found == nullptr) return absl::NotFoundError(absl::StrCat("job \"", id_or_name, "\" not found"));
+  if (IsFinal(found->state())) return *found;
+  Change change(this);
+  v1::Job& job = change.Stage(found->id());
+  // A running gang is told to stop in each worker's next heartbeat reply (the
+  // job is no longer RUNNING, so its tasks are stale); the workers stay busy
+  // until they confirm with CompleteTask.
+  job.set_state(v1::CANCELLED);
+  job.set_reason("cancelled by user");
+  *job.mutable_finished_at() = ToProto(clock_->Now());
+  const std::string id = job.id();
+  ResolveDependents(change);
+  RETURN_IF_ERROR(change.Commit());
+  completed_ranks_.erase(id);
+  return *LookupById(id);
+}
+
+absl::StatusOr<Coordinator::Snapshot> Coordinator::WaitForChange(const std::string& id_or_name,
+                                                                 int64_t after_version,
+                                                                 absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  const v1::Job* job = Lookup(id_or_name);
+  if (job == nullptr) return absl::NotFoundError(absl::StrCat("job \"", id_or_name, "\" not found"));
+  const std::string id = job->id();
+  auto changed = [this, &id, after_version]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    auto it = versions_.find(id);
+    return it != versions_.end() && it->second > after_version;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
+  return Snapshot{jobs_.at(number_by_id_.at(id)), versions_.at(id)};
+}
+
+std::vector<v1::Worker> Coordinator::ListWorkers() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return registry_.List();
+}
+
+absl::StatusOr<v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
+    const v1::RegisterWorkerRequest& r) {
+  if (r.collective_address().empty()) {
+    return absl::InvalidArgumentError(
+        "collective_address: got nothing, expected host:port where this worker serves a "
+        "rendezvous");
+  }
+  if (!r.device_kind().empty() && r.device_kind() != "cpu" && r.device_kind() != "cuda") {
+    return absl::InvalidArgumentError(absl::StrCat("device_kind: got \"", r.device_kind(),
+                                                   "\", expected cpu or cuda"));
+  }
+  absl::MutexLock lock(&mu_);
+  v1::RegisterWorkerResponse response;
+  response.set_worker_id(registry_.Register(r));
+  response.set_heartbeat_interval_ms(absl::ToInt64Milliseconds(options_.registry.heartbeat_interval));
+  response.set_lease_timeout_ms(absl::ToInt64Milliseconds(registry_.lease_timeout()));
+  Change change(this);
+  HandleLostWorkers(change, registry_.TakeReplaced(), "restarted");
+  RETURN_IF_ERROR(change.Commit());
+  Schedule().IgnoreError();
+  return response;
+}
+
+std::vector<std::string> Coordinator::StaleTasks(const std::string& worker_id,
+                                                 const std::vector<std::string>& running) const {
+  std::vector<std::string> stale;
+  const std::string current = registry_.TaskOf(worker_id);
+  for (const std::string& task : running) {
+    std::string job_id;
+    int attempt = 0;
+    bool keep = task == current && ParseTaskId(task, &job_id, &attempt);
+    if (keep) {
+      auto n = number_by_id_.find(job_id);
+      const v1::Job* job = n == number_by_id_.end() ? nullptr : &jobs_.at(n->second);
+      keep = job != nullptr && job->state() == v1::RUNNING && job->attempts() == attempt;
+    }
+    if (!keep) stale.push_back(task);
+  }
+  return stale;
+}
+
+absl::StatusOr<v1::HeartbeatResponse> Coordinator::Heartbeat(const v1::HeartbeatRequest& r) {
+  absl::MutexLock lock(&mu_);
+  v1::HeartbeatResponse response;
+  if (!registry_.Heartbeat(r.worker_id()).ok()) {
+    response.set_reregister(true);
+    return response;
+  }
+  std::vector<std::string> running(r.running_task_ids().begin(), r.running_task_ids().end());
+  for (const std::string& task : running) registry_.Acknowledge(r.worker_id(), task);
+  for (std::string& task : StaleTasks(r.worker_id(), running)) {
+    response.add_cancel_task_ids(std::move(task));
+  }
+  if (auto assignment = registry_.Undelivered(r.worker_id()); assignment.has_value()) {
+    *response.add_assignments() = *std::move(assignment);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::ReportProgressResponse> Coordinator::ReportProgress(
+    const v1::ReportProgressRequest& r) {
+  absl::MutexLock lock(&mu_);
+  v1::ReportProgressResponse response;
+  std::string job_id;
+  int attempt = 0;
+  if (!ParseTaskId(r.task_id(), &job_id, &attempt)) {
+    return absl::InvalidArgumentError(absl::StrCat("task_id: got \"", r.task_id(),
+                                                   "\", expected <job id>.<attempt>"));
+  }
+  registry_.Acknowledge(r.worker_id(), r.task_id());
+  v1::Job* job = LookupById(job_id);
+  if (job == nullptr || job->state() != v1::RUNNING || job->attempts() != attempt ||
+      registry_.TaskOf(r.worker_id()) != r.task_id()) {
+    response.set_cancelled(true);
+    return response;
+  }
+  // Rank 0 speaks for the gang; other ranks only learn whether to stop.
+  if (job->workers_size() == 0 || job->workers(0) != r.worker_id()) return response;
+
+  const bool new_checkpoint = !r.checkpoint().empty() && r.checkpoint() != job->checkpoint();
+  const absl::Time now = clock_->Now();
+  if (new_checkpoint || now - last_persisted_[job_id] >= options_.progress_persist_interval) {
+    Change change(this);
+    v1::Job& staged = change.Stage(job_id);
+    *staged.mutable_progress() = r.progress();
+    for (const auto& [name, value] : r.metrics()) (*staged.mutable_metrics())[name] = value;
+    if (new_checkpoint) staged.set_checkpoint(r.checkpoint());
+    RETURN_IF_ERROR(change.Commit());
+  } else {
+    // Between persists, progress lives in memory only: losing a few seconds
+    // of it in a crash costs nothing that the next report does not restore.
+    *job->mutable_progress() = r.progress();
+    for (const auto& [name, value] : r.metrics()) (*job->mutable_metrics())[name] = value;
+    ++versions_[job_id];
+  }
+  return response;
+}
+
+absl::Status Coordinator::CompleteTask(const v1::CompleteTaskRequest& r) {
+  absl::MutexLock lock(&mu_);
+  std::string job_id;
+  int attempt = 0;
+  if (!ParseTaskId(r.task_id(), &job_id, &attempt)) {
+    return absl::InvalidArgumentError(absl::StrCat("task_id: got \"", r.task_id(),
+                                                   "\", expected <job id>.<attempt>"));
+  }
+  const bool was_current = registry_.Release(r.worker_id(), r.task_id());
+  v1::Job* job = LookupById(job_id);
+  if (!was_current || job == nullptr || job->state() != v1::RUNNING || job->attempts() != attempt) {
+    // A stale attempt (cancelled, or restarted): the worker is free again.
+    return Schedule();
+  }
+  const auto rank_it = std::find(job->workers().begin(), job->workers().end(), r.worker_id());
+  const int rank = static_cast<int>(rank_it - job->workers().begin());
+
+  Change change(this);
+  v1::Job& staged = change.Stage(job_id);
+  if (r.success()) {
+    if (!r.checkpoint().empty()) staged.set_checkpoint(r.checkpoint());
+    for (const auto& [name, value] : r.metrics()) (*staged.mutable_metrics())[name] = value;
+    std::set<int>& done = completed_ranks_[job_id];
+    done.insert(rank);
+    if (static_cast<int>(done.size()) == staged.spec().world_size()) {
+      staged.set_state(v1::SUCCEEDED);
+      staged.clear_reason();
+      staged.mutable_progress()->set_step(staged.progress().total_steps());
+      *staged.mutable_finished_at() = ToProto(clock_->Now());
+      ResolveDependents(change);
+    }
+  } else {
+    FailAttempt(change, staged,
+                absl::StrCat("rank ", rank, " on worker ", r.worker_id(), " failed: ",
+                             r.reason().empty() ? "no reason given" : r.reason()));
+    ResolveDependents(change);
+  }
+  RETURN_IF_ERROR(change.Commit());
+  if (IsFinal(LookupById(job_id)->state())) completed_ranks_.erase(job_id);
+  return Schedule();
+}
+
+absl::Status Coordinator::DeregisterWorker(const v1::DeregisterWorkerRequest& r) {
+  absl::MutexLock lock(&mu_);
+  const bool busy = !registry_.TaskOf(r.worker_id()).empty();
+  RETURN_IF_ERROR(registry_.Deregister(r.worker_id()));
+  if (!busy) return absl::OkStatus();
+  Change change(this);
+  HandleLostWorkers(change, {r.worker_id()}, "shut down");
+  RETURN_IF_ERROR(change.Commit());
+  return Schedule();
+}
+
+absl::Status Coordinator::Tick() {
+  absl::MutexLock lock(&mu_);
+  Change change(this);
+  HandleLostWorkers(change, registry_.ExpireLeases(), "lost");
+  RETURN_IF_ERROR(change.Commit());
+  return Schedule();
+}
+
+void Coordinator::HandleLostWorkers(Change& change, const std::vector<std::string>& ids,
+                                    const char* why) {
+  for (const std::string& worker_id : ids) {
+    for (const std::string& job_id : change.AllIds()) {
+      const v1::Job* job = change.Current(job_id);
+      if (job->state() != v1::RUNNING) continue;
+      if (std::find(job->workers().begin(), job->workers().end(), worker_id) ==
+          job->workers().end()) {
+        continue;
+      }
+      FailAttempt(change, change.Stage(job_id), absl::StrCat("worker ", worker_id, " ", why));
+    }
+  }
+  ResolveDependents(change);
+}
+
+void Coordinator::FailAttempt(Change& change, v1::Job& job, const std::string& reason) {
+  completed_ranks_.erase(job.id());
+  job.clear_workers();
+  const int restarts_used = job.attempts() - 1;
+  if (restarts_used < job.spec().max_restarts()) {
+    job.set_state(v1::QUEUED);
+    job.set_reason(absl::StrCat("attempt ", job.attempts(), " failed: ", reason, "; restarting ",
+                                job.checkpoint().empty() ? "from scratch"
+                                                         : "from " + job.checkpoint()));
+    *job.mutable_queued_at() = ToProto(clock_->Now());
+    if (observer_ != nullptr) observer_->OnRestart(job);
+  } else {
+    job.set_state(v1::FAILED);
+    job.set_reason(job.attempts() > 1
+                       ? absl::StrCat(reason, " (attempt ", job.attempts(), " of ",
+                                      job.spec().max_restarts() + 1, ")")
+                       : reason);
+    *job.mutable_finished_at() = ToProto(clock_->Now());
+  }
+}
+
+void Coordinator::ResolveDependents(Change& change) {
+  bool progressed = true;
+  while (progressed) {
+    progressed = false;
+    for (const std::string& id : change.AllIds()) {
+      const v1::Job* job = change.Current(id);
+      if (job->state() != v1::PENDING) continue;
+      const v1::Job* dep = change.Current(job->parent_id());
+      if (dep == nullptr || !IsFinal(dep->state())) continue;
+      v1::Job& staged = change.Stage(id);
+      if (dep->state() == v1::SUCCEEDED) {
+        staged.set_state(v1::QUEUED);
+        staged.clear_reason();
+        *staged.mutable_queued_at() = ToProto(clock_->Now());
+      } else {
+        staged.set_state(v1::FAILED);
+        staged.set_reason(absl::StrCat(DependencyWord(staged.spec()), " ", Describe(*dep), " ",
+                                       v1::JobState_Name(dep->state()),
+                                       dep->reason().empty() ? "" : ": " + dep->reason()));
+        *staged.mutable_finished_at() = ToProto(clock_->Now());
+      }
+      progressed = true;
+    }
+  }
+}
+
+v1::TaskAssignment Coordinator::MakeAssignment(const v1::Job& job, int rank,
+                                               const std::string& rendezvous) const {
+  v1::TaskAssignment a;
+  a.set_task_id(TaskId(job.id(), job.attempts()));
+  a.set_job_id(job.id());
+  a.set_attempt(job.attempts());
+  *a.mutable_spec() = job.spec();
+  a.set_rank(rank);
+  a.set_world_size(job.spec().world_size());
+  a.set_rendezvous_address(rendezvous);
+  a.set_rendezvous_prefix(a.task_id());
+  a.set_artifact_dir(job.artifact_dir());
+  a.set_resume_checkpoint(job.checkpoint());
+  a.set_collective_timeout_ms(absl::ToInt64Milliseconds(options_.collective_timeout));
+  auto n = number_by_id_.find(job.parent_id());
+  if (n != number_by_id_.end()) {
+    const v1::Job& dep = jobs_.at(n->second);
+    if (job.spec().kind() == kDistill) {
+      a.set_teacher_checkpoint(dep.checkpoint());
+      *a.mutable_teacher_model() = dep.spec().model();
+    } else {
+      a.set_parent_checkpoint(dep.checkpoint());
+    }
+  }
+  return a;
+}
+
+absl::Status Coordinator::Schedule() {
+  std::vector<const v1::Job*> queued;
+  for (const auto& [number, job] : jobs_) {
+    if (job.state() == v1::QUEUED) queued.push_back(&job);
+  }
+  if (queued.empty()) return absl::OkStatus();
+  SchedulingDecision decision =
+      PlaceGangs(queued, registry_.IdleWorkers(), registry_.LiveCountByDevice());
+
+  Change change(this);
+  for (const GangPlacement& p : decision.placements) {
+    v1::Job& job = change.Stage(p.job_id);
+    job.set_state(v1::RUNNING);
+    job.set_attempts(job.attempts() + 1);
+    job.clear_reason();
+    for (const std::string& w : p.worker_ids) job.add_workers(w);
+    if (!job.has_started_at()) *job.mutable_started_at() = ToProto(clock_->Now());
+  }
+  RETURN_IF_ERROR(change.Commit());
+  for (const GangPlacement& p : decision.placements) {
+    const v1::Job& job = *LookupById(p.job_id);
+    completed_ranks_.erase(job.id());
+    const std::string rendezvous = registry_.Find(p.worker_ids[0])->collective_address();
+    for (size_t rank = 0; rank < p.worker_ids.size(); ++rank) {
+      registry_.Assign(p.worker_ids[rank], MakeAssignment(job, static_cast<int>(rank), rendezvous));
+    }
+  }
+  // Why the others wait is shown to users but need not be durable.
+  for (const Waiting& w : decision.waiting) {
+    v1::Job* job = LookupById(w.job_id);
+    if (job->reason() != w.reason && job->reason().rfind("attempt ", 0) != 0) {
+      job->set_reason(w.reason);
+      ++versions_[w.job_id];
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace simclr::coordinator

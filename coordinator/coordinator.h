@@ -1,0 +1,173 @@
+// The coordinator's core: jobs, their lifecycle and their gangs of workers.
+//
+// Transport-free: the gRPC services (job_service.h, worker_service.h) only
+// translate protos and call these methods. Time comes from an injected Clock
+// and nothing here sleeps, so tests drive every path with a FakeClock.
+//
+// NOTE [job lifecycle]
+//   PENDING   waits for its parent (finetune, linear_eval) or teacher (distill)
+//             to SUCCEED; fails, naming it, if that one fails or is cancelled.
+//   QUEUED    runnable; waits for a gang of idle workers (scheduler.h).
+//   RUNNING   attempt k runs as tasks "<job id>.<k>" on world_size workers.
+//             It SUCCEEDS when every rank completed successfully. If a rank
+//             fails or its worker is lost, the other ranks are cancelled and
+//             the job goes back to QUEUED, resuming from its latest
+//             checkpoint, while attempts <= max_restarts; else it FAILS.
+//   SUCCEEDED | FAILED | CANCELLED are final.
+// Every transition is committed to the JobStore before the call that caused
+// it returns; if the store fails, the call fails and memory is unchanged.
+// A coordinator restarted with the same store requeues the jobs that were
+// RUNNING (their workers are told to stop when they re-register).
+#ifndef SIMCLR_COORDINATOR_COORDINATOR_H_
+#define SIMCLR_COORDINATOR_COORDINATOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "coordinator/job_store.h"
+#include "coordinator/worker_registry.h"
+#include "proto/simclr/v1/job.pb.h"
+#include "proto/simclr/v1/worker.pb.h"
+
+namespace simclr::coordinator {
+
+struct CoordinatorOptions {
+  WorkerRegistryOptions registry;
+  // Job j's checkpoints go to <artifact_root>/<j's id>. Workers must see the
+  // same path (one machine, or a shared volume).
+  std::string artifact_root = "/tmp/simclr-artifacts";
+  // Bound on every collective of a gang; a dead peer becomes an error.
+  absl::Duration collective_timeout = absl::Minutes(5);
+  // Progress and metrics are persisted at most this often (transitions and
+  // new checkpoints always at once).
+  absl::Duration progress_persist_interval = absl::Seconds(10);
+};
+
+// Observes transitions, e.g. to count them in metrics. Called with the
+// coordinator's lock held: must be fast and must not call back.
+class CoordinatorObserver {
+ public:
+  virtual ~CoordinatorObserver() = default;
+  virtual void OnTransition(const v1::Job& job, v1::JobState from) = 0;
+  virtual void OnRestart(const v1::Job& job) = 0;
+};
+
+// Thread-safe: every public method may be called from any thread.
+class Coordinator {
+ public:
+  // Loads every job from `store` and recovers jobs that were RUNNING.
+  static absl::StatusOr<std::unique_ptr<Coordinator>> Create(
+      CoordinatorOptions options, JobStore* store, const Clock* clock,
+      CoordinatorObserver* observer = nullptr);  // all not owned
+
+  // --- JobService ---
+
+  // Validates all specs together and stores all or none. InvalidArgument
+  // names the spec (index and name) and the field. Returns ids in order.
+  absl::StatusOr<std::vector<std::string>> SubmitJobs(const std::vector<v1::JobSpec>& specs);
+
+  // By id, or by name (the live job of that name, else the newest one).
+  absl::StatusOr<v1::Job> GetJob(const std::string& id_or_name) const;
+
+  // Oldest first; `states` empty means all.
+  std::vector<v1::Job> ListJobs(const std::set<v1::JobState>& states) const;
+
+  // Final jobs are returned unchanged (FailedPrecondition is not useful to a
+  // script that cancels "whatever is left").
+  absl::StatusOr<v1::Job> CancelJob(const std::string& id_or_name);
+
+  // Blocks until the job's version exceeds `after_version` or `timeout`
+  // passes, then returns the job and its version. Versions start at 1, so
+  // after_version 0 returns at once. (Waits on a condition variable: the
+  // only blocking call here, meant for WatchJob's stream.)
+  struct Snapshot {
+    v1::Job job;
+    int64_t version = 0;
+  };
+  absl::StatusOr<Snapshot> WaitForChange(const std::string& id_or_name, int64_t after_version,
+                                         absl::Duration timeout) const;
+
+  std::vector<v1::Worker> ListWorkers() const;
+
+  // --- WorkerService ---
+
+  absl::StatusOr<v1::RegisterWorkerResponse> RegisterWorker(const v1::RegisterWorkerRequest& r);
+  // An unknown worker gets `reregister`; the reply carries its undelivered
+  // assignment and the running tasks it must cancel.
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& r);
+  absl::StatusOr<v1::ReportProgressResponse> ReportProgress(const v1::ReportProgressRequest& r);
+  absl::Status CompleteTask(const v1::CompleteTaskRequest& r);
+  absl::Status DeregisterWorker(const v1::DeregisterWorkerRequest& r);
+
+  // Expires leases and starts gangs. main calls it every heartbeat interval;
+  // the RPCs above also schedule when they free or add capacity.
+  absl::Status Tick();
+
+  const CoordinatorOptions& options() const { return options_; }
+
+ private:
+  Coordinator(CoordinatorOptions options, JobStore* store, const Clock* clock,
+              CoordinatorObserver* observer);
+
+  // A batch of job changes committed together: Stage() copies a job so it can
+  // be edited; Commit() writes all staged jobs to the store and, only if that
+  // succeeded, installs them in memory.
+  class Change;
+
+  absl::Status Recover() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const v1::Job* Lookup(const std::string& id_or_name) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  v1::Job* LookupById(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Schedule() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends the current attempt of a RUNNING job: cancels its other ranks and
+  // requeues the job or fails it (staged in `change`).
+  void FailAttempt(Change& change, v1::Job& job, const std::string& reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves PENDING children of finished jobs forward (staged in `change`).
+  void ResolveDependents(Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  v1::TaskAssignment MakeAssignment(const v1::Job& job, int rank,
+                                    const std::string& rendezvous) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Running tasks a worker must stop: not its current task, or of a job that
+  // is no longer RUNNING that attempt.
+  std::vector<std::string> StaleTasks(const std::string& worker_id,
+                                      const std::vector<std::string>& running) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  void HandleLostWorkers(Change& change, const std::vector<std::string>& ids, const char* why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const CoordinatorOptions options_;
+  JobStore* const store_;                 // not owned
+  const Clock* const clock_;              // not owned
+  CoordinatorObserver* const observer_;   // not owned, may be null
+
+  mutable absl::Mutex mu_;
+  int64_t next_job_number_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<int64_t, v1::Job> jobs_ ABSL_GUARDED_BY(mu_);  // by id number
+  std::map<std::string, int64_t> number_by_id_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> versions_ ABSL_GUARDED_BY(mu_);
+  // Ranks of the current attempt that completed successfully, by job id.
+  std::map<std::string, std::set<int>> completed_ranks_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Time> last_persisted_ ABSL_GUARDED_BY(mu_);
+  WorkerRegistry registry_ ABSL_GUARDED_BY(mu_);
+};
+
+// "<job id>.<attempt>" and back.
+std::string TaskId(const std::string& job_id, int attempt);
+bool ParseTaskId(const std::string& task_id, std::string* job_id, int* attempt);
+
+bool IsFinal(v1::JobState state);
+
+}  // namespace simclr::coordinator
+
+#endif  // SIMCLR_COORDINATOR_COORDINATOR_H_

@@ -1,0 +1,152 @@
+#include "coordinator/coordinator_metrics.h"
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <prometheus/metric_family.h>
+
+#include "common/time_util.h"
+#include "coordinator/job_spec.h"
+
+namespace simclr::coordinator {
+namespace {
+
+const char* const kKinds[] = {kPretrain, kFinetune, kDistill, kLinearEval};
+const v1::JobState kStates[] = {v1::PENDING, v1::QUEUED,    v1::RUNNING,
+                                v1::SUCCEEDED, v1::FAILED, v1::CANCELLED};
+const v1::WorkerState kWorkerStates[] = {v1::IDLE, v1::BUSY, v1::LOST, v1::DRAINED};
+
+prometheus::ClientMetric Gauge(std::vector<prometheus::ClientMetric::Label> labels, double value) {
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  m.gauge.value = value;
+  return m;
+}
+
+}  // namespace
+
+class CoordinatorMetrics::StateCollector final : public prometheus::Collectable {
+ public:
+  explicit StateCollector(const Clock* clock) : clock_(clock) {}
+
+  void Attach(const Coordinator* coordinator) { coordinator_ = coordinator; }
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<prometheus::MetricFamily> families;
+    if (coordinator_ == nullptr) return families;
+
+    std::map<std::pair<std::string, v1::JobState>, int> jobs;
+    for (const v1::Job& job : coordinator_->ListJobs({})) ++jobs[{job.spec().kind(), job.state()}];
+    prometheus::MetricFamily job_family{"simclr_coordinator_jobs",
+                                        "Jobs known to the coordinator, by kind and state.",
+                                        prometheus::MetricType::Gauge,
+                                        {}};
+    for (const char* kind : kKinds) {
+      for (v1::JobState state : kStates) {
+        job_family.metric.push_back(Gauge({{"kind", kind}, {"state", v1::JobState_Name(state)}},
+                                          jobs[{kind, state}]));
+      }
+    }
+    families.push_back(std::move(job_family));
+
+    const std::vector<v1::Worker> workers = coordinator_->ListWorkers();
+    std::map<std::pair<std::string, v1::WorkerState>, int> by_state;
+    prometheus::MetricFamily age{"simclr_coordinator_worker_heartbeat_age_seconds",
+                                 "Seconds since each live worker's last heartbeat.",
+                                 prometheus::MetricType::Gauge,
+                                 {}};
+    const absl::Time now = clock_->Now();
+    for (const v1::Worker& w : workers) {
+      ++by_state[{w.device_kind(), w.state()}];
+      if (w.state() == v1::IDLE || w.state() == v1::BUSY) {
+        age.metric.push_back(Gauge({{"worker", w.id()}},
+                                   absl::ToDoubleSeconds(now - FromProto(w.last_heartbeat()))));
+      }
+    }
+    prometheus::MetricFamily worker_family{"simclr_coordinator_workers",
+                                           "Workers by device kind and state.",
+                                           prometheus::MetricType::Gauge,
+                                           {}};
+    for (const char* device : {"cpu", "cuda"}) {
+      for (v1::WorkerState state : kWorkerStates) {
+        worker_family.metric.push_back(
+            Gauge({{"device", device}, {"state", v1::WorkerState_Name(state)}},
+                  by_state[{device, state}]));
+      }
+    }
+    families.push_back(std::move(worker_family));
+    families.push_back(std::move(age));
+    return families;
+  }
+
+ private:
+  const Clock* const clock_;
+  // Set once, before the collectable is registered with an exposer.
+  const Coordinator* coordinator_ = nullptr;
+};
+
+CoordinatorMetrics::CoordinatorMetrics(prometheus::Registry& registry, const Clock* clock)
+    : clock_(clock),
+      submitted_(prometheus::BuildCounter()
+                     .Name("simclr_coordinator_jobs_submitted_total")
+                     .Help("Jobs accepted by SubmitJobs, by kind.")
+                     .Register(registry)),
+      finished_(prometheus::BuildCounter()
+                    .Name("simclr_coordinator_jobs_finished_total")
+                    .Help("Jobs that reached a final state, by kind and state.")
+                    .Register(registry)),
+      attempt_failures_(prometheus::BuildCounter()
+                            .Name("simclr_coordinator_attempt_failures_total")
+                            .Help("Job attempts that failed (worker lost, rank failed, "
+                                  "coordinator restart), whether or not the job restarted.")
+                            .Register(registry)),
+      restarts_(prometheus::BuildCounter()
+                    .Name("simclr_coordinator_job_restarts_total")
+                    .Help("Gang restarts from the latest checkpoint, by kind.")
+                    .Register(registry)),
+      queue_wait_(prometheus::BuildHistogram()
+                      .Name("simclr_coordinator_queue_wait_seconds")
+                      .Help("Time from QUEUED to RUNNING, by kind.")
+                      .Register(registry)),
+      rpc_(registry),
+      state_(std::make_shared<StateCollector>(clock)) {
+  for (const char* kind : kKinds) {
+    submitted_.Add({{"kind", kind}});
+    restarts_.Add({{"kind", kind}});
+    attempt_failures_.Add({{"kind", kind}});
+    for (v1::JobState s : {v1::SUCCEEDED, v1::FAILED, v1::CANCELLED}) {
+      finished_.Add({{"kind", kind}, {"state", v1::JobState_Name(s)}});
+    }
+  }
+}
+
+void CoordinatorMetrics::Attach(const Coordinator* coordinator) { state_->Attach(coordinator); }
+
+std::shared_ptr<prometheus::Collectable> CoordinatorMetrics::StateCollectable() { return state_; }
+
+void CoordinatorMetrics::OnTransition(const v1::Job& job, v1::JobState from) {
+  const std::string& kind = job.spec().kind();
+  if (from == v1::JOB_STATE_UNSPECIFIED) submitted_.Add({{"kind", kind}}).Increment();
+  if (job.state() == v1::RUNNING && job.has_queued_at() && job.has_started_at()) {
+    // started_at is the first start; a restart's wait is measured the same way.
+    static const prometheus::Histogram::BucketBoundaries kBuckets = {
+        0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200};
+    const absl::Duration wait = clock_->Now() - FromProto(job.queued_at());
+    queue_wait_.Add({{"kind", kind}}, kBuckets).Observe(absl::ToDoubleSeconds(wait));
+  }
+  if (from == v1::RUNNING && (job.state() == v1::QUEUED || job.state() == v1::FAILED) &&
+      !job.reason().empty()) {
+    attempt_failures_.Add({{"kind", kind}}).Increment();
+  }
+  if (IsFinal(job.state())) {
+    finished_.Add({{"kind", kind}, {"state", v1::JobState_Name(job.state())}}).Increment();
+  }
+}
+
+void CoordinatorMetrics::OnRestart(const v1::Job& job) {
+  restarts_.Add({{"kind", job.spec().kind()}}).Increment();
+}
+
+}  // namespace simclr::coordinator

@@ -1,0 +1,40 @@
+// gRPC adapter for simclr.v1.JobService: translates protos and calls the
+// Coordinator; no logic of its own.
+#ifndef SIMCLR_COORDINATOR_JOB_SERVICE_H_
+#define SIMCLR_COORDINATOR_JOB_SERVICE_H_
+
+#include "absl/time/time.h"
+#include "coordinator/coordinator.h"
+#include "proto/simclr/v1/coordinator.grpc.pb.h"
+
+namespace simclr::coordinator {
+
+// Thread-safe (the Coordinator is).
+class JobServiceImpl final : public v1::JobService::Service {
+ public:
+  explicit JobServiceImpl(Coordinator* coordinator,  // not owned
+                          absl::Duration watch_poll = absl::Seconds(1))
+      : coordinator_(coordinator), watch_poll_(watch_poll) {}
+
+  grpc::Status SubmitJobs(grpc::ServerContext* context, const v1::SubmitJobsRequest* request,
+                          v1::SubmitJobsResponse* response) override;
+  grpc::Status GetJob(grpc::ServerContext* context, const v1::GetJobRequest* request,
+                      v1::Job* response) override;
+  grpc::Status ListJobs(grpc::ServerContext* context, const v1::ListJobsRequest* request,
+                        v1::ListJobsResponse* response) override;
+  grpc::Status CancelJob(grpc::ServerContext* context, const v1::CancelJobRequest* request,
+                         v1::Job* response) override;
+  grpc::Status WatchJob(grpc::ServerContext* context, const v1::WatchJobRequest* request,
+                        grpc::ServerWriter<v1::Job>* writer) override;
+  grpc::Status ListWorkers(grpc::ServerContext* context, const v1::ListWorkersRequest* request,
+                           v1::ListWorkersResponse* response) override;
+
+ private:
+  Coordinator* const coordinator_;
+  // How often a watch stream checks whether its client went away.
+  const absl::Duration watch_poll_;
+};
+
+}  // namespace simclr::coordinator
+
+#endif  // SIMCLR_COORDINATOR_JOB_SERVICE_H_

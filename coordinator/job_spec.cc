@@ -1,0 +1,326 @@
+#include "coordinator/job_spec.h"
+
+#include <cmath>
+#include <initializer_list>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+
+namespace simclr::coordinator {
+namespace {
+
+absl::Status Invalid(const std::string& field, const std::string& got,
+                     const std::string& expected) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": got ", got, ", expected ", expected));
+}
+
+std::string Quoted(const std::string& s) { return absl::StrCat("\"", s, "\""); }
+
+absl::Status CheckOneOf(const std::string& field, const std::string& value,
+                        std::initializer_list<const char*> allowed) {
+  for (const char* a : allowed) {
+    if (value == a) return absl::OkStatus();
+  }
+  return Invalid(field, value.empty() ? "nothing" : Quoted(value),
+                 absl::StrCat("one of ", absl::StrJoin(allowed, ", ")));
+}
+
+// [lo, hi] for doubles; NaN fails.
+absl::Status CheckRange(const std::string& field, double value, double lo, double hi) {
+  if (!(value >= lo && value <= hi)) {
+    return Invalid(field, absl::StrCat(value), absl::StrCat("a number in [", lo, ", ", hi, "]"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPositive(const std::string& field, double value) {
+  if (!(value > 0) || std::isinf(value)) {
+    return Invalid(field, absl::StrCat(value), "a number > 0");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckName(const std::string& field, const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 63 && name.front() != '-' && name.back() != '-';
+  for (char c : name) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+  }
+  if (!ok) {
+    return Invalid(field, name.empty() ? "nothing" : Quoted(name),
+                   "1-63 characters of a-z, 0-9 and '-', not starting or ending with '-'");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckModel(const v1::ModelSpec& m) {
+  if (m.depth() != 0 && m.depth() != 18 && m.depth() != 34 && m.depth() != 50 &&
+      m.depth() != 101 && m.depth() != 152) {
+    return Invalid("model.depth", absl::StrCat(m.depth()), "one of 18, 34, 50, 101, 152");
+  }
+  if (m.has_width_multiplier()) {
+    RETURN_IF_ERROR(CheckRange("model.width_multiplier", m.width_multiplier(), 0.125, 3.0));
+  }
+  if (m.has_sk_ratio()) RETURN_IF_ERROR(CheckRange("model.sk_ratio", m.sk_ratio(), 0.0, 0.5));
+  if (m.has_proj_head_layers() && (m.proj_head_layers() < 1 || m.proj_head_layers() > 4)) {
+    return Invalid("model.proj_head_layers", absl::StrCat(m.proj_head_layers()),
+                   "an integer in [1, 4]");
+  }
+  if (m.proj_dim() < 0 || m.proj_dim() > 65536) {
+    return Invalid("model.proj_dim", absl::StrCat(m.proj_dim()), "an integer in [1, 65536]");
+  }
+  if (m.image_size() < 0 || m.image_size() > 1024) {
+    return Invalid("model.image_size", absl::StrCat(m.image_size()), "an integer in [8, 1024]");
+  }
+  if (m.image_size() != 0 && m.image_size() < 8) {
+    return Invalid("model.image_size", absl::StrCat(m.image_size()), "an integer in [8, 1024]");
+  }
+  return absl::OkStatus();
+}
+
+bool ModelIsSet(const v1::ModelSpec& m) {
+  return m.depth() != 0 || m.has_width_multiplier() || m.has_sk_ratio() ||
+         m.has_proj_head_layers() || m.proj_dim() != 0 || m.image_size() != 0;
+}
+
+absl::Status CheckData(const v1::DataSpec& d, bool needs_labels) {
+  if (!d.dataset().empty()) {
+    RETURN_IF_ERROR(CheckOneOf("data.dataset", d.dataset(),
+                               {"fashion-mnist", "cifar10", "image-folder"}));
+    if (d.dataset() != "fashion-mnist" && d.path().empty()) {
+      return Invalid("data.path", "nothing", absl::StrCat("the directory of the ", d.dataset(),
+                                                          " files"));
+    }
+  }
+  if (d.has_label_fraction()) {
+    if (!(d.label_fraction() > 0 && d.label_fraction() <= 1)) {
+      return Invalid("data.label_fraction", absl::StrCat(d.label_fraction()),
+                     "a fraction in (0, 1], e.g. 0.01 or 0.1");
+    }
+    if (!needs_labels) {
+      return Invalid("data.label_fraction", absl::StrCat(d.label_fraction()),
+                     "no value: pretrain and distill train on unlabelled images");
+    }
+  }
+  if (d.has_label_fraction() && !d.label_index_file().empty()) {
+    return Invalid("data.label_index_file", Quoted(d.label_index_file()),
+                   "either label_fraction or label_index_file, not both");
+  }
+  if (d.loader_threads() < 0 || d.loader_threads() > 64) {
+    return Invalid("data.loader_threads", absl::StrCat(d.loader_threads()),
+                   "an integer in [0, 64]");
+  }
+  if (d.max_train_examples() < 0) {
+    return Invalid("data.max_train_examples", absl::StrCat(d.max_train_examples()),
+                   "an integer >= 0 (0 = all)");
+  }
+  if (d.max_test_examples() < 0) {
+    return Invalid("data.max_test_examples", absl::StrCat(d.max_test_examples()),
+                   "an integer >= 0 (0 = all)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckOptimizer(const v1::OptimizerSpec& o) {
+  if (!o.name().empty()) RETURN_IF_ERROR(CheckOneOf("optimizer.name", o.name(), {"lars", "sgd"}));
+  if (!o.lr_scaling().empty()) {
+    RETURN_IF_ERROR(CheckOneOf("optimizer.lr_scaling", o.lr_scaling(), {"linear", "sqrt"}));
+  }
+  if (o.base_lr() != 0) RETURN_IF_ERROR(CheckPositive("optimizer.base_lr", o.base_lr()));
+  if (o.base_lr() < 0) return Invalid("optimizer.base_lr", absl::StrCat(o.base_lr()), "a number > 0");
+  if (o.has_weight_decay()) {
+    RETURN_IF_ERROR(CheckRange("optimizer.weight_decay", o.weight_decay(), 0.0, 1.0));
+  }
+  if (o.has_momentum()) RETURN_IF_ERROR(CheckRange("optimizer.momentum", o.momentum(), 0.0, 0.999999));
+  if (o.has_warmup_epochs()) {
+    RETURN_IF_ERROR(CheckRange("optimizer.warmup_epochs", o.warmup_epochs(), 0.0, 1e6));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTrain(const v1::TrainSpec& t, int world_size) {
+  if (t.batch_size() < 0) {
+    return Invalid("train.batch_size", absl::StrCat(t.batch_size()), "an integer >= 1");
+  }
+  if (t.batch_size() > 0 && t.batch_size() % world_size != 0) {
+    return Invalid("train.batch_size", absl::StrCat(t.batch_size()),
+                   absl::StrCat("a multiple of world_size (", world_size,
+                                ") so every rank gets the same share"));
+  }
+  if (t.epochs() != 0) RETURN_IF_ERROR(CheckPositive("train.epochs", t.epochs()));
+  if (t.epochs() < 0) return Invalid("train.epochs", absl::StrCat(t.epochs()), "a number > 0");
+  if (t.max_steps() < 0) {
+    return Invalid("train.max_steps", absl::StrCat(t.max_steps()), "an integer >= 0 (0 = no cap)");
+  }
+  if (t.temperature() < 0 || std::isnan(t.temperature())) {
+    return Invalid("train.temperature", absl::StrCat(t.temperature()), "a number > 0");
+  }
+  if (!t.precision().empty()) {
+    RETURN_IF_ERROR(CheckOneOf("train.precision", t.precision(), {"fp32", "bf16"}));
+  }
+  if (t.checkpoint_every_steps() < 0) {
+    return Invalid("train.checkpoint_every_steps", absl::StrCat(t.checkpoint_every_steps()),
+                   "an integer >= 0 (0 = only at the end)");
+  }
+  if (t.has_color_jitter_strength()) {
+    RETURN_IF_ERROR(CheckRange("train.color_jitter_strength", t.color_jitter_strength(), 0.0, 2.0));
+  }
+  if (t.eval_batch_size() < 0) {
+    return Invalid("train.eval_batch_size", absl::StrCat(t.eval_batch_size()), "an integer >= 1");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool KindNeedsParent(const std::string& kind) {
+  return kind == kFinetune || kind == kLinearEval;
+}
+
+absl::Status CheckJobSpec(const v1::JobSpec& spec) {
+  RETURN_IF_ERROR(CheckName("name", spec.name()));
+  RETURN_IF_ERROR(CheckOneOf("kind", spec.kind(), {kPretrain, kFinetune, kDistill, kLinearEval}));
+  if (spec.has_world_size() && (spec.world_size() < 1 || spec.world_size() > 4096)) {
+    return Invalid("world_size", absl::StrCat(spec.world_size()), "an integer in [1, 4096]");
+  }
+  const int world_size = spec.has_world_size() ? spec.world_size() : 1;
+  if (!spec.device().empty()) RETURN_IF_ERROR(CheckOneOf("device", spec.device(), {"cpu", "cuda"}));
+  if (spec.has_max_restarts() && (spec.max_restarts() < 0 || spec.max_restarts() > 100)) {
+    return Invalid("max_restarts", absl::StrCat(spec.max_restarts()), "an integer in [0, 100]");
+  }
+
+  const std::string& kind = spec.kind();
+  if (KindNeedsParent(kind)) {
+    if (spec.parent().empty()) {
+      return Invalid("parent", "nothing",
+                     absl::StrCat("the name or id of the job a ", kind, " job starts from"));
+    }
+    if (ModelIsSet(spec.model())) {
+      return Invalid("model", "a model",
+                     absl::StrCat("no model: a ", kind, " job uses its parent's network"));
+    }
+  } else if (!spec.parent().empty()) {
+    return Invalid("parent", Quoted(spec.parent()),
+                   absl::StrCat("no parent for a ", kind, " job",
+                                kind == kDistill ? " (a distill job names a teacher)" : ""));
+  }
+  if (kind == kDistill) {
+    if (spec.teacher().empty()) {
+      return Invalid("teacher", "nothing", "the name or id of the job whose model labels the images");
+    }
+  } else if (!spec.teacher().empty()) {
+    return Invalid("teacher", Quoted(spec.teacher()),
+                   absl::StrCat("no teacher for a ", kind, " job"));
+  }
+  if (kind != kFinetune && spec.has_finetune()) {
+    return Invalid("finetune", "a finetune section", absl::StrCat("none for a ", kind, " job"));
+  }
+  if (kind != kDistill && spec.has_distill()) {
+    return Invalid("distill", "a distill section", absl::StrCat("none for a ", kind, " job"));
+  }
+  if (kind == kPretrain && spec.data().dataset().empty()) {
+    return Invalid("data.dataset", "nothing", "one of fashion-mnist, cifar10, image-folder");
+  }
+
+  RETURN_IF_ERROR(CheckModel(spec.model()));
+  RETURN_IF_ERROR(CheckData(spec.data(), KindNeedsParent(kind) || kind == kDistill));
+  RETURN_IF_ERROR(CheckOptimizer(spec.optimizer()));
+  RETURN_IF_ERROR(CheckTrain(spec.train(), world_size));
+  if (spec.finetune().from_head_layer() < 0) {
+    return Invalid("finetune.from_head_layer", absl::StrCat(spec.finetune().from_head_layer()),
+                   "an integer >= 0 (0 = encoder output)");
+  }
+  if (spec.has_distill()) {
+    if (spec.distill().temperature() != 0) {
+      RETURN_IF_ERROR(CheckPositive("distill.temperature", spec.distill().temperature()));
+    }
+    if (spec.distill().temperature() < 0) {
+      return Invalid("distill.temperature", absl::StrCat(spec.distill().temperature()),
+                     "a number > 0");
+    }
+    RETURN_IF_ERROR(CheckRange("distill.label_weight", spec.distill().label_weight(), 0.0, 1.0));
+  }
+  return absl::OkStatus();
+}
+
+void ApplyDefaults(const v1::JobSpec* inherited, v1::JobSpec& spec) {
+  const std::string kind = spec.kind();
+  if (!spec.has_world_size()) spec.set_world_size(1);
+  if (spec.device().empty()) spec.set_device("cpu");
+  if (!spec.has_max_restarts()) spec.set_max_restarts(2);
+
+  // Network: finetune and linear_eval use the parent's; a distill job without
+  // a model distils into the teacher's architecture (self-distillation);
+  // otherwise the paper's ResNet-50 1x with a 3-layer head.
+  v1::ModelSpec& model = *spec.mutable_model();
+  if (inherited != nullptr && (KindNeedsParent(kind) || !ModelIsSet(model))) {
+    model = inherited->model();
+  }
+  if (model.depth() == 0) model.set_depth(50);
+  if (!model.has_width_multiplier()) model.set_width_multiplier(1.0);
+  if (!model.has_sk_ratio()) model.set_sk_ratio(0.0);
+  if (!model.has_proj_head_layers()) model.set_proj_head_layers(3);
+  if (model.proj_dim() == 0) model.set_proj_dim(128);
+
+  v1::DataSpec& data = *spec.mutable_data();
+  if (data.dataset().empty() && inherited != nullptr) {
+    const v1::DataSpec& from = inherited->data();
+    data.set_dataset(from.dataset());
+    data.set_path(from.path());
+  }
+  if (data.dataset() == "fashion-mnist" && data.path().empty()) {
+    data.set_path("/usr/share/datasets/fashion-mnist");
+  }
+  if (KindNeedsParent(kind) && !data.has_label_fraction() && data.label_index_file().empty()) {
+    data.set_label_fraction(1.0);
+  }
+  if (data.loader_threads() == 0) data.set_loader_threads(2);
+
+  // Optimiser defaults follow the paper: LARS everywhere; pretraining
+  // lr 0.3 x batch/256 with weight decay 1e-6 and 10 warmup epochs; fine-tuning
+  // lr 0.005 x sqrt(batch) with no weight decay and no warmup.
+  v1::OptimizerSpec& opt = *spec.mutable_optimizer();
+  const bool tuning = KindNeedsParent(kind);
+  if (opt.name().empty()) opt.set_name("lars");
+  if (opt.lr_scaling().empty()) opt.set_lr_scaling(tuning ? "sqrt" : "linear");
+  if (opt.base_lr() == 0) opt.set_base_lr(tuning ? 0.005 : 0.3);
+  if (!opt.has_weight_decay()) opt.set_weight_decay(tuning ? 0.0 : 1e-6);
+  if (!opt.has_momentum()) opt.set_momentum(0.9);
+  if (!opt.has_warmup_epochs()) opt.set_warmup_epochs(tuning ? 0.0 : 10.0);
+
+  v1::TrainSpec& train = *spec.mutable_train();
+  if (train.batch_size() == 0) train.set_batch_size(256 - 256 % spec.world_size());
+  if (train.epochs() == 0) train.set_epochs(tuning ? 30 : 100);
+  if (train.temperature() == 0) train.set_temperature(0.1);
+  if (train.precision().empty()) train.set_precision("fp32");
+  if (!train.has_color_jitter_strength()) train.set_color_jitter_strength(1.0);
+  if (train.eval_batch_size() == 0) train.set_eval_batch_size(256);
+
+  if (kind == kFinetune && !spec.has_finetune()) spec.mutable_finetune()->set_from_head_layer(1);
+  if (kind == kDistill && spec.distill().temperature() == 0) {
+    spec.mutable_distill()->set_temperature(1.0);
+  }
+}
+
+absl::Status CheckAgainstParent(const v1::JobSpec& parent, const v1::JobSpec& spec) {
+  if (spec.kind() == kFinetune &&
+      spec.finetune().from_head_layer() > parent.model().proj_head_layers()) {
+    return Invalid("finetune.from_head_layer", absl::StrCat(spec.finetune().from_head_layer()),
+                   absl::StrCat("an integer in [0, ", parent.model().proj_head_layers(),
+                                "]: the parent's projection head has ",
+                                parent.model().proj_head_layers(), " layers"));
+  }
+  if (spec.kind() == kDistill && parent.kind() == kPretrain) {
+    return Invalid("teacher", Quoted(spec.teacher()),
+                   "a job with a classifier (finetune or linear_eval), not a pretrain job");
+  }
+  if (KindNeedsParent(spec.kind()) && parent.kind() != kPretrain && parent.kind() != kDistill &&
+      parent.kind() != kFinetune) {
+    return Invalid("parent", Quoted(spec.parent()), "a pretrain, finetune or distill job");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace simclr::coordinator

@@ -1,0 +1,42 @@
+// Validation and defaults for job specs, independent of any transport.
+//
+// A spec is checked on its own (CheckJobSpec) and then completed with the
+// defaults of its kind (ApplyDefaults), so the stored spec states every value a
+// run uses. Checks that involve other jobs (unique names, parents, cycles)
+// belong to Coordinator::SubmitJobs.
+#ifndef SIMCLR_COORDINATOR_JOB_SPEC_H_
+#define SIMCLR_COORDINATOR_JOB_SPEC_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "proto/simclr/v1/job.pb.h"
+
+namespace simclr::coordinator {
+
+inline constexpr char kPretrain[] = "pretrain";
+inline constexpr char kFinetune[] = "finetune";
+inline constexpr char kDistill[] = "distill";
+inline constexpr char kLinearEval[] = "linear_eval";
+
+// True for kinds that start from a parent's checkpoint (finetune, linear_eval).
+bool KindNeedsParent(const std::string& kind);
+
+// Returns InvalidArgument naming the first bad field, its value and what was
+// expected, e.g. `world_size: got 0, expected an integer >= 1`. Does not look
+// at other jobs.
+absl::Status CheckJobSpec(const v1::JobSpec& spec);
+
+// Fills every unset field with the default of the spec's kind. `inherited` is
+// the parent's (finetune, linear_eval) or teacher's (distill) completed spec, or
+// nullptr for pretrain: children inherit its data and, for finetune and
+// linear_eval, its model. Requires CheckJobSpec(spec).ok().
+void ApplyDefaults(const v1::JobSpec* inherited, v1::JobSpec& spec);
+
+// Checks that need the parent or teacher: e.g. from_head_layer must name a
+// layer of the parent's projection head. `spec` is already completed.
+absl::Status CheckAgainstParent(const v1::JobSpec& parent, const v1::JobSpec& spec);
+
+}  // namespace simclr::coordinator
+
+#endif  // SIMCLR_COORDINATOR_JOB_SPEC_H_

@@ -1,0 +1,29 @@
+// Durable storage of jobs. The coordinator writes every transition through a
+// JobStore before acknowledging it, so a restart recovers every job.
+#ifndef SIMCLR_COORDINATOR_JOB_STORE_H_
+#define SIMCLR_COORDINATOR_JOB_STORE_H_
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/simclr/v1/job.pb.h"
+
+namespace simclr::coordinator {
+
+// Implementations must be thread-safe.
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+
+  // Every stored job, oldest first.
+  virtual absl::StatusOr<std::vector<v1::Job>> LoadAll() = 0;
+
+  // Inserts or replaces `jobs` (keyed by id) in one atomic, durable commit:
+  // when it returns OK all of them survive a crash; on error none changed.
+  virtual absl::Status Put(const std::vector<v1::Job>& jobs) = 0;
+};
+
+}  // namespace simclr::coordinator
+
+#endif  // SIMCLR_COORDINATOR_JOB_STORE_H_

@@ -1,0 +1,45 @@
+// Gang placement: which queued jobs start now, on which workers.
+#ifndef SIMCLR_COORDINATOR_SCHEDULER_H_
+#define SIMCLR_COORDINATOR_SCHEDULER_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "proto/simclr/v1/job.pb.h"
+#include "proto/simclr/v1/worker.pb.h"
+
+namespace simclr::coordinator {
+
+struct GangPlacement {
+  std::string job_id;
+  std::vector<std::string> worker_ids;  // index = rank
+};
+
+// Why a queued job did not start, for its `reason` field.
+struct Waiting {
+  std::string job_id;
+  std::string reason;
+};
+
+struct SchedulingDecision {
+  std::vector<GangPlacement> placements;
+  std::vector<Waiting> waiting;
+};
+
+// Pure function of its inputs (no clock, no I/O).
+//
+// Policy: jobs are considered by priority (higher first), then by the time
+// they were queued, then by id. A job of world size N starts only when N idle
+// workers of its device kind exist, all at once, as ranks 0..N-1 (workers in
+// registration order). A job that does not fit holds back later jobs of the
+// same device kind, so a big gang is never starved by a stream of small ones;
+// a job larger than all live workers of its kind cannot block anybody and
+// waits with a reason saying so.
+SchedulingDecision PlaceGangs(const std::vector<const v1::Job*>& queued,
+                              const std::vector<const v1::Worker*>& idle_workers,
+                              const std::map<std::string, int>& live_workers_by_device);
+
+}  // namespace simclr::coordinator
+
+#endif  // SIMCLR_COORDINATOR_SCHEDULER_H_

@@ -1,0 +1,52 @@
+// A JobStore in memory, for tests: it can be told to fail the next writes.
+#ifndef SIMCLR_COORDINATOR_TESTING_IN_MEMORY_JOB_STORE_H_
+#define SIMCLR_COORDINATOR_TESTING_IN_MEMORY_JOB_STORE_H_
+
+#include <map>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "coordinator/job_store.h"
+
+namespace simclr::coordinator {
+
+// Thread-safe.
+class InMemoryJobStore final : public JobStore {
+ public:
+  absl::StatusOr<std::vector<v1::Job>> LoadAll() override {
+    absl::MutexLock lock(&mu_);
+    std::vector<v1::Job> jobs;
+    for (const auto& [seq, job] : jobs_) jobs.push_back(job);
+    return jobs;
+  }
+
+  absl::Status Put(const std::vector<v1::Job>& jobs) override {
+    absl::MutexLock lock(&mu_);
+    ++puts_;
+    if (fail_writes_) return absl::UnavailableError("injected store failure");
+    for (const v1::Job& job : jobs) jobs_[Seq(job.id())] = job;
+    return absl::OkStatus();
+  }
+
+  void set_fail_writes(bool fail) {
+    absl::MutexLock lock(&mu_);
+    fail_writes_ = fail;
+  }
+
+  int puts() {
+    absl::MutexLock lock(&mu_);
+    return puts_;
+  }
+
+ private:
+  static long Seq(const std::string& id) { return std::stol(id.substr(2)); }
+
+  absl::Mutex mu_;
+  std::map<long, v1::Job> jobs_ ABSL_GUARDED_BY(mu_);
+  bool fail_writes_ ABSL_GUARDED_BY(mu_) = false;
+  int puts_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace simclr::coordinator
+
+#endif  // SIMCLR_COORDINATOR_TESTING_IN_MEMORY_JOB_STORE_H_

@@ -1,0 +1,167 @@
+#include "coordinator/worker_registry.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/time_util.h"
+
+namespace simclr::coordinator {
+
+WorkerRegistry::WorkerRegistry(const Clock& clock, WorkerRegistryOptions options)
+    : clock_(clock), options_(options) {}
+
+WorkerRegistry::Entry* WorkerRegistry::FindEntry(const std::string& id) {
+  auto it = number_by_id_.find(id);
+  return it == number_by_id_.end() ? nullptr : &entries_.at(it->second);
+}
+
+const WorkerRegistry::Entry* WorkerRegistry::FindEntry(const std::string& id) const {
+  auto it = number_by_id_.find(id);
+  return it == number_by_id_.end() ? nullptr : &entries_.at(it->second);
+}
+
+std::string WorkerRegistry::Register(const v1::RegisterWorkerRequest& request) {
+  const absl::Time now = clock_.Now();
+  std::string id = request.name();
+  if (id.empty()) {
+    id = absl::StrCat("w-", next_number_);
+  } else if (Entry* old = FindEntry(id); old != nullptr) {
+    if (IsLive(id)) replaced_.push_back(id);
+    entries_.erase(number_by_id_[id]);
+    number_by_id_.erase(id);
+  }
+  const int64_t number = next_number_++;
+  Entry& entry = entries_[number];
+  number_by_id_[id] = number;
+  v1::Worker& w = entry.worker;
+  w.set_id(id);
+  w.set_hostname(request.hostname());
+  w.set_device_kind(request.device_kind().empty() ? "cpu" : request.device_kind());
+  w.set_device_count(request.device_count());
+  w.set_memory_bytes(request.memory_bytes());
+  w.set_collective_address(request.collective_address());
+  w.set_state(v1::IDLE);
+  *w.mutable_registered_at() = ToProto(now);
+  *w.mutable_last_heartbeat() = ToProto(now);
+  return id;
+}
+
+bool WorkerRegistry::IsLive(const std::string& id) const {
+  const Entry* e = FindEntry(id);
+  return e != nullptr && (e->worker.state() == v1::IDLE || e->worker.state() == v1::BUSY);
+}
+
+absl::Status WorkerRegistry::Heartbeat(const std::string& id) {
+  Entry* e = FindEntry(id);
+  if (e == nullptr || !IsLive(id)) {
+    return absl::NotFoundError(absl::StrCat("worker ", id, " is not registered"));
+  }
+  *e->worker.mutable_last_heartbeat() = ToProto(clock_.Now());
+  return absl::OkStatus();
+}
+
+absl::Status WorkerRegistry::Deregister(const std::string& id) {
+  Entry* e = FindEntry(id);
+  if (e == nullptr) return absl::NotFoundError(absl::StrCat("worker ", id, " is not registered"));
+  e->worker.set_state(v1::DRAINED);
+  e->gone_at = clock_.Now();
+  return absl::OkStatus();
+}
+
+std::vector<std::string> WorkerRegistry::ExpireLeases() {
+  const absl::Time now = clock_.Now();
+  std::vector<std::string> lost;
+  for (auto& [number, e] : entries_) {
+    if (e.worker.state() != v1::IDLE && e.worker.state() != v1::BUSY) continue;
+    if (now - FromProto(e.worker.last_heartbeat()) > lease_timeout()) {
+      e.worker.set_state(v1::LOST);
+      e.gone_at = now;
+      lost.push_back(e.worker.id());
+    }
+  }
+  Forget();
+  return lost;
+}
+
+void WorkerRegistry::Forget() {
+  const absl::Time now = clock_.Now();
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    const v1::WorkerState state = it->second.worker.state();
+    if ((state == v1::LOST || state == v1::DRAINED) &&
+        now - it->second.gone_at > options_.forget_after) {
+      number_by_id_.erase(it->second.worker.id());
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::vector<std::string> WorkerRegistry::TakeReplaced() { return std::exchange(replaced_, {}); }
+
+void WorkerRegistry::Assign(const std::string& id, const v1::TaskAssignment& assignment) {
+  Entry* e = FindEntry(id);
+  if (e == nullptr) return;
+  e->task_id = assignment.task_id();
+  e->undelivered = assignment;
+  e->worker.set_state(v1::BUSY);
+  e->worker.set_job_id(assignment.job_id());
+  e->worker.set_rank(assignment.rank());
+}
+
+void WorkerRegistry::Acknowledge(const std::string& id, const std::string& task_id) {
+  Entry* e = FindEntry(id);
+  if (e != nullptr && e->task_id == task_id) e->undelivered.reset();
+}
+
+bool WorkerRegistry::Release(const std::string& id, const std::string& task_id) {
+  Entry* e = FindEntry(id);
+  if (e == nullptr || e->task_id.empty() || e->task_id != task_id) return false;
+  e->task_id.clear();
+  e->undelivered.reset();
+  e->worker.clear_job_id();
+  e->worker.clear_rank();
+  if (e->worker.state() == v1::BUSY) e->worker.set_state(v1::IDLE);
+  return true;
+}
+
+std::optional<v1::TaskAssignment> WorkerRegistry::Undelivered(const std::string& id) const {
+  const Entry* e = FindEntry(id);
+  return e == nullptr ? std::nullopt : e->undelivered;
+}
+
+std::string WorkerRegistry::TaskOf(const std::string& id) const {
+  const Entry* e = FindEntry(id);
+  return e == nullptr ? "" : e->task_id;
+}
+
+const v1::Worker* WorkerRegistry::Find(const std::string& id) const {
+  const Entry* e = FindEntry(id);
+  return e == nullptr ? nullptr : &e->worker;
+}
+
+std::vector<const v1::Worker*> WorkerRegistry::IdleWorkers() const {
+  std::vector<const v1::Worker*> idle;
+  for (const auto& [number, e] : entries_) {
+    if (e.worker.state() == v1::IDLE) idle.push_back(&e.worker);
+  }
+  return idle;
+}
+
+std::map<std::string, int> WorkerRegistry::LiveCountByDevice() const {
+  std::map<std::string, int> counts;
+  for (const auto& [number, e] : entries_) {
+    if (e.worker.state() == v1::IDLE || e.worker.state() == v1::BUSY) {
+      ++counts[e.worker.device_kind()];
+    }
+  }
+  return counts;
+}
+
+std::vector<v1::Worker> WorkerRegistry::List() const {
+  std::vector<v1::Worker> all;
+  for (const auto& [number, e] : entries_) all.push_back(e.worker);
+  return all;
+}
+
+}  // namespace simclr::coordinator

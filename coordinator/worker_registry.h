@@ -1,0 +1,108 @@
+// Workers known to the coordinator, their leases and what each one runs.
+#ifndef SIMCLR_COORDINATOR_WORKER_REGISTRY_H_
+#define SIMCLR_COORDINATOR_WORKER_REGISTRY_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "proto/simclr/v1/worker.pb.h"
+
+namespace simclr::coordinator {
+
+struct WorkerRegistryOptions {
+  absl::Duration heartbeat_interval = absl::Seconds(2);
+  // A worker whose last heartbeat is older than this many intervals is lost.
+  int missed_heartbeats = 3;
+  // Lost and drained workers stay listed this long, then are forgotten.
+  absl::Duration forget_after = absl::Hours(1);
+};
+
+// Leases: a worker is live while it heartbeats at least every
+// heartbeat_interval * missed_heartbeats. Each live worker is IDLE or BUSY
+// with exactly one task; an assignment stays "undelivered" (and is resent in
+// every heartbeat reply) until the worker acknowledges it by listing the task
+// as running or by completing it, so a lost reply cannot strand a gang.
+//
+// Not thread-safe: the Coordinator serialises every call.
+class WorkerRegistry {
+ public:
+  WorkerRegistry(const Clock& clock, WorkerRegistryOptions options);
+
+  // Adds a live, idle worker and returns its id. A request naming a worker that
+  // is still registered replaces it (the process restarted): the old entry is
+  // reported by TakeReplaced() so its task can be failed.
+  std::string Register(const v1::RegisterWorkerRequest& request);
+
+  // Renews the lease. NotFound if the id is unknown, lost or drained: the
+  // worker must register again.
+  absl::Status Heartbeat(const std::string& id);
+
+  // Marks the worker drained (it shut down cleanly). NotFound if unknown.
+  absl::Status Deregister(const std::string& id);
+
+  // Marks workers whose lease ran out as LOST and returns their ids.
+  std::vector<std::string> ExpireLeases();
+
+  // Workers that a re-registration replaced since the last call.
+  std::vector<std::string> TakeReplaced();
+
+  // Makes an idle worker busy with `assignment` (undelivered until acked).
+  void Assign(const std::string& id, const v1::TaskAssignment& assignment);
+
+  // The worker acknowledged that it runs `task_id`.
+  void Acknowledge(const std::string& id, const std::string& task_id);
+
+  // The worker is done with `task_id`: it becomes idle if that was its task.
+  // Returns false if the worker was not busy with that task.
+  bool Release(const std::string& id, const std::string& task_id);
+
+  // The assignment to resend to the worker, if it has not acknowledged it.
+  std::optional<v1::TaskAssignment> Undelivered(const std::string& id) const;
+
+  // The task the worker is busy with, or "" if idle or unknown.
+  std::string TaskOf(const std::string& id) const;
+
+  bool IsLive(const std::string& id) const;
+  const v1::Worker* Find(const std::string& id) const;
+
+  // Live idle workers, in registration order.
+  std::vector<const v1::Worker*> IdleWorkers() const;
+  // Live workers (idle or busy) per device kind.
+  std::map<std::string, int> LiveCountByDevice() const;
+  // Every worker still listed, in registration order.
+  std::vector<v1::Worker> List() const;
+
+  absl::Duration lease_timeout() const {
+    return options_.heartbeat_interval * options_.missed_heartbeats;
+  }
+  const WorkerRegistryOptions& options() const { return options_; }
+
+ private:
+  struct Entry {
+    v1::Worker worker;
+    std::string task_id;  // "" when idle
+    std::optional<v1::TaskAssignment> undelivered;
+    absl::Time gone_at;   // when it became LOST or DRAINED
+  };
+
+  Entry* FindEntry(const std::string& id);
+  const Entry* FindEntry(const std::string& id) const;
+  void Forget();
+
+  const Clock& clock_;
+  const WorkerRegistryOptions options_;
+  int64_t next_number_ = 1;
+  // Keyed by registration number, so iteration is registration order.
+  std::map<int64_t, Entry> entries_;
+  std::map<std::string, int64_t> number_by_id_;
+  std::vector<std::string> replaced_;
+};
+
+}  // namespace simclr::coordinator
+
+#endif  // SIMCLR_COORDINATOR_WORKER_REGISTRY_H_
