@@ -210,6 +210,13 @@ bool ParseCheckpointName(const std::string& name, int64_t* step) {
   return absl::SimpleAtoi(digits, step);
 }
 
+// At most `limit` names, then how many more: a depth mix-up misses hundreds.
+std::string JoinCapped(const std::vector<std::string>& names, size_t limit = 8) {
+  if (names.size() <= limit) return absl::StrJoin(names, ", ");
+  std::vector<std::string> head(names.begin(), names.begin() + limit);
+  return absl::StrCat(absl::StrJoin(head, ", "), ", ... and ", names.size() - limit, " more");
+}
+
 struct TensorEntry {
   std::string name;
   torch::Dtype dtype;
@@ -589,8 +596,7 @@ absl::StatusOr<ImportReport> ImportModuleState(
     if (options.strict && (!report.missing.empty() || !report.unexpected.empty())) {
       return absl::InvalidArgumentError(absl::StrCat(
           "state does not match the module (prefix '", options.prefix, "'): missing [",
-          absl::StrJoin(report.missing, ", "), "], unexpected [",
-          absl::StrJoin(report.unexpected, ", "), "]"));
+          JoinCapped(report.missing), "], unexpected [", JoinCapped(report.unexpected), "]"));
     }
     c10::NoGradGuard no_grad;
     for (auto& [dst, src] : copies) dst.copy_(src);

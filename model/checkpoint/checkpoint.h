@@ -50,6 +50,12 @@
 
 namespace simclr::model {
 
+// Conventional name prefixes inside a training checkpoint: the model's
+// named_parameters()/named_buffers() under kModelPrefix (e.g.
+// "model.resnet.net.0.0.weight"), optimiser state under kOptimizerPrefix.
+inline constexpr char kModelPrefix[] = "model.";
+inline constexpr char kOptimizerPrefix[] = "optimizer.";
+
 // A value type. Tensors may live on any device and have any layout; they are
 // written as contiguous CPU tensors and always loaded on the CPU.
 // Supported dtypes: float32/64, float16, bfloat16, int64/32/16/8, uint8, bool.
@@ -121,7 +127,8 @@ struct ImportReport {
 // place (under no_grad; values are converted to the destination's dtype and
 // device). All names and shapes are checked before anything is copied, so an
 // error leaves the module unchanged. InvalidArgument lists the missing /
-// unexpected names (strict) or the first shape mismatch.
+// unexpected names (strict; the first 8 of each and a count) or the first
+// shape mismatch.
 absl::StatusOr<ImportReport> ImportModuleState(
     const std::map<std::string, torch::Tensor>& tensors,
     const ImportOptions& options, torch::nn::Module* module);
