@@ -36,6 +36,10 @@ struct NtXentOutput {
 // candidates except a itself (the self-similarity is masked). The loss is the
 // mean of l over the 2n local anchors.
 //
+// The official SimCLR code reports the sum of the two directions' means
+// (loss_a + loss_b), i.e. twice this value; the gradient scale therefore
+// differs by 2, which LARS's trust ratio absorbs for adapted parameters.
+//
 // Scaling contract: the gradient that reaches this rank's z1/z2 is the
 // gradient of the SUM of every rank's loss (the all-gather's backward sums over
 // ranks), i.e. N times the gradient a single replica holding the global batch
