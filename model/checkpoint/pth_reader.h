@@ -10,7 +10,9 @@
 // persistent ids ('storage', torch.<Type>Storage, key, location, numel) that
 // name storage records. Any other GLOBAL is refused (nothing is executed), and
 // every malformed input is a Status naming the file, the byte offset and the
-// opcode: never a crash, never an allocation larger than the input.
+// opcode: never a crash. Lengths are checked against the bytes left before
+// anything is allocated, so memory stays proportional to the input (plus the
+// storages it names, which the loader checks against their records).
 //
 // Tensors come back on the CPU as views of their storage record (no copy);
 // tensors that shared a storage in Python share it here too.

@@ -265,6 +265,29 @@ TEST(ParsePthPickleTest, RejectsViewsReachingPastTheStorage) {
   }
 }
 
+TEST(ParsePthPickleTest, EveryTruncationAndSingleByteMutationIsHandled) {
+  const std::string good = TensorPickle(1, 2, 2);
+  int errors = 0;
+  for (size_t n = 0; n < good.size(); ++n) {
+    absl::Status s = Parse(good.substr(0, n));
+    EXPECT_FALSE(s.ok()) << "prefix of " << n << " bytes";
+    errors += !s.ok();
+  }
+  for (size_t i = 0; i < good.size(); ++i) {
+    for (int delta : {1, 0x40, 0x80, 0xff}) {
+      std::string bad = good;
+      bad[i] = static_cast<char>(bad[i] + delta);
+      // Either a value or an error; the point is that neither crashes.
+      absl::StatusOr<PthValue> v = ParsePthPickle(bad, CountingStorage, "mutated");
+      if (!v.ok()) {
+        ++errors;
+        EXPECT_TRUE(absl::StrContains(v.status().message(), "mutated")) << v.status();
+      }
+    }
+  }
+  EXPECT_GT(errors, static_cast<int>(good.size()));
+}
+
 TEST(ParsePthPickleTest, RejectsCyclesWhenBuildingTheTree) {
   // l = []; l.append(l)
   absl::Status s = Parse("]q\x00h\x00" "a."s);
