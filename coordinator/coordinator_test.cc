@@ -1,0 +1,294 @@
+#include "coordinator/coordinator.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/testing/fake_clock.h"
+#include "coordinator/testing/in_memory_job_store.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace simclr::coordinator {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+v1::JobSpec Spec(const std::string& name, const std::string& kind, int world_size = 1,
+                 const std::string& parent = "") {
+  v1::JobSpec spec;
+  spec.set_name(name);
+  spec.set_kind(kind);
+  spec.set_world_size(world_size);
+  if (kind == "distill") {
+    spec.set_teacher(parent);
+  } else {
+    spec.set_parent(parent);
+  }
+  if (kind == "pretrain") spec.mutable_data()->set_dataset("fashion-mnist");
+  spec.mutable_train()->set_batch_size(64);
+  return spec;
+}
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Restart(); }
+
+  // A new Coordinator over the same store, as after a crash.
+  void Restart() {
+    CoordinatorOptions options;
+    options.artifact_root = "/artifacts";
+    options.registry.heartbeat_interval = absl::Seconds(2);
+    options.registry.missed_heartbeats = 3;
+    coordinator_.reset();
+    auto c = Coordinator::Create(options, &store_, &clock_);
+    ASSERT_TRUE(c.ok()) << c.status();
+    coordinator_ = *std::move(c);
+  }
+
+  std::string AddWorker(int port) {
+    v1::RegisterWorkerRequest r;
+    r.set_device_kind("cpu");
+    r.set_collective_address("127.0.0.1:" + std::to_string(port));
+    auto response = coordinator_->RegisterWorker(r);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response->worker_id();
+  }
+
+  v1::HeartbeatResponse Beat(const std::string& worker, const std::vector<std::string>& running = {}) {
+    v1::HeartbeatRequest r;
+    r.set_worker_id(worker);
+    for (const std::string& t : running) r.add_running_task_ids(t);
+    auto response = coordinator_->Heartbeat(r);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return *response;
+  }
+
+  absl::Status Complete(const std::string& worker, const std::string& task, bool success,
+                        const std::string& checkpoint = "", const std::string& reason = "") {
+    v1::CompleteTaskRequest r;
+    r.set_worker_id(worker);
+    r.set_task_id(task);
+    r.set_success(success);
+    r.set_checkpoint(checkpoint);
+    r.set_reason(reason);
+    return coordinator_->CompleteTask(r);
+  }
+
+  v1::Job Get(const std::string& id) {
+    auto job = coordinator_->GetJob(id);
+    EXPECT_TRUE(job.ok()) << job.status();
+    return *job;
+  }
+
+  std::vector<std::string> Submit(const std::vector<v1::JobSpec>& specs) {
+    auto ids = coordinator_->SubmitJobs(specs);
+    EXPECT_TRUE(ids.ok()) << ids.status();
+    return ids.ok() ? *ids : std::vector<std::string>{};
+  }
+
+  FakeClock clock_;
+  InMemoryJobStore store_;
+  std::unique_ptr<Coordinator> coordinator_;
+};
+
+TEST_F(CoordinatorTest, RejectsTheWholeFileWhenOneSpecIsInvalid) {
+  v1::JobSpec bad = Spec("ft", "finetune", 0, "pre");
+  auto ids = coordinator_->SubmitJobs({Spec("pre", "pretrain"), bad});
+  ASSERT_EQ(ids.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(ids.status().message()), HasSubstr("spec 2 (ft): world_size: got 0"));
+  EXPECT_EQ(store_.puts(), 0);
+  EXPECT_THAT(coordinator_->ListJobs({}), IsEmpty());
+}
+
+TEST_F(CoordinatorTest, RejectsDuplicateNamesInTheFileAndAmongLiveJobs) {
+  auto dup = coordinator_->SubmitJobs({Spec("a", "pretrain"), Spec("a", "pretrain")});
+  EXPECT_THAT(std::string(dup.status().message()), HasSubstr("spec 2 (a): name: \"a\" is used by spec 1"));
+  Submit({Spec("a", "pretrain")});
+  auto live = coordinator_->SubmitJobs({Spec("a", "pretrain")});
+  EXPECT_THAT(std::string(live.status().message()), HasSubstr("already used by live job j-1"));
+}
+
+TEST_F(CoordinatorTest, RejectsAMissingParentAndACycle) {
+  auto missing = coordinator_->SubmitJobs({Spec("ft", "finetune", 1, "nope")});
+  EXPECT_THAT(std::string(missing.status().message()),
+              HasSubstr("parent: \"nope\" is neither a job nor a spec in this request"));
+  auto cycle = coordinator_->SubmitJobs(
+      {Spec("x", "finetune", 1, "y"), Spec("y", "linear_eval", 1, "x")});
+  ASSERT_EQ(cycle.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(cycle.status().message()), HasSubstr("cycle x -> y -> x"));
+  EXPECT_EQ(store_.puts(), 0);
+}
+
+TEST_F(CoordinatorTest, NothingIsAcknowledgedWhenTheStoreFails) {
+  store_.set_fail_writes(true);
+  auto ids = coordinator_->SubmitJobs({Spec("a", "pretrain")});
+  EXPECT_EQ(ids.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(coordinator_->ListJobs({}), IsEmpty());
+  store_.set_fail_writes(false);
+  EXPECT_THAT(Submit({Spec("a", "pretrain")}), ElementsAre("j-1"));  // the id was not burnt
+}
+
+TEST_F(CoordinatorTest, StartsAGangOnlyWhenEveryRankHasAWorker) {
+  const std::string id = Submit({Spec("pre", "pretrain", 2)})[0];
+  const std::string w1 = AddWorker(7001);
+  EXPECT_EQ(Get(id).state(), v1::QUEUED);
+  EXPECT_THAT(Get(id).reason(), HasSubstr("waiting for 2 cpu workers; 1 registered"));
+  const std::string w2 = AddWorker(7002);
+  v1::Job job = Get(id);
+  EXPECT_EQ(job.state(), v1::RUNNING);
+  EXPECT_EQ(job.attempts(), 1);
+  EXPECT_THAT(job.workers(), ElementsAre(w1, w2));
+
+  v1::HeartbeatResponse r1 = Beat(w1);
+  v1::HeartbeatResponse r2 = Beat(w2);
+  ASSERT_EQ(r1.assignments_size(), 1);
+  ASSERT_EQ(r2.assignments_size(), 1);
+  EXPECT_EQ(r1.assignments(0).rank(), 0);
+  EXPECT_EQ(r2.assignments(0).rank(), 1);
+  EXPECT_EQ(r2.assignments(0).world_size(), 2);
+  EXPECT_EQ(r2.assignments(0).rendezvous_address(), "127.0.0.1:7001");
+  EXPECT_EQ(r1.assignments(0).task_id(), id + ".1");
+  EXPECT_EQ(r1.assignments(0).artifact_dir(), "/artifacts/" + id);
+  // Resent until acknowledged, then not.
+  EXPECT_EQ(Beat(w1).assignments_size(), 1);
+  EXPECT_EQ(Beat(w1, {id + ".1"}).assignments_size(), 0);
+}
+
+TEST_F(CoordinatorTest, PipelineRunsInOrderAndChildrenGetTheirParentsCheckpoint) {
+  std::vector<std::string> ids = Submit({Spec("pre", "pretrain"), Spec("ft", "finetune", 1, "pre"),
+                                         Spec("kd", "distill", 1, "ft")});
+  EXPECT_EQ(Get(ids[1]).state(), v1::PENDING);
+  const std::string w = AddWorker(7001);
+  ASSERT_EQ(Get(ids[0]).state(), v1::RUNNING);
+  ASSERT_TRUE(Complete(w, ids[0] + ".1", true, "/artifacts/j-1/final.ckpt").ok());
+  EXPECT_EQ(Get(ids[0]).state(), v1::SUCCEEDED);
+  EXPECT_EQ(Get(ids[0]).checkpoint(), "/artifacts/j-1/final.ckpt");
+
+  // The finetune job starts on the freed worker with the parent's checkpoint.
+  ASSERT_EQ(Get(ids[1]).state(), v1::RUNNING);
+  v1::HeartbeatResponse r = Beat(w);
+  ASSERT_EQ(r.assignments_size(), 1);
+  EXPECT_EQ(r.assignments(0).parent_checkpoint(), "/artifacts/j-1/final.ckpt");
+  EXPECT_EQ(r.assignments(0).spec().data().dataset(), "fashion-mnist");  // inherited
+  ASSERT_TRUE(Complete(w, ids[1] + ".1", true, "/artifacts/j-2/final.ckpt").ok());
+
+  r = Beat(w);
+  ASSERT_EQ(r.assignments_size(), 1);
+  EXPECT_EQ(r.assignments(0).teacher_checkpoint(), "/artifacts/j-2/final.ckpt");
+  EXPECT_EQ(r.assignments(0).teacher_model().depth(), 50);
+}
+
+TEST_F(CoordinatorTest, AnExpiredWorkerFailsItsJobAndThePendingChildren) {
+  v1::JobSpec pre = Spec("pre", "pretrain", 2);
+  pre.set_max_restarts(0);
+  std::vector<std::string> ids = Submit({pre, Spec("ft", "finetune", 1, "pre")});
+  const std::string w1 = AddWorker(7001);
+  const std::string w2 = AddWorker(7002);
+  ASSERT_EQ(Get(ids[0]).state(), v1::RUNNING);
+  clock_.Advance(absl::Seconds(4));
+  Beat(w1, {ids[0] + ".1"});
+  clock_.Advance(absl::Seconds(3));  // w2 silent for 7 s > 6 s
+  ASSERT_TRUE(coordinator_->Tick().ok());
+  v1::Job job = Get(ids[0]);
+  EXPECT_EQ(job.state(), v1::FAILED);
+  EXPECT_EQ(job.reason(), "worker " + w2 + " lost");
+  EXPECT_EQ(Get(ids[1]).state(), v1::FAILED);
+  EXPECT_THAT(Get(ids[1]).reason(), HasSubstr("parent \"pre\" (j-1) FAILED: worker w-2 lost"));
+  // The surviving rank is told to stop.
+  EXPECT_THAT(Beat(w1, {ids[0] + ".1"}).cancel_task_ids(), ElementsAre(ids[0] + ".1"));
+}
+
+TEST_F(CoordinatorTest, AFailedAttemptRestartsTheGangFromTheLatestCheckpoint) {
+  v1::JobSpec pre = Spec("pre", "pretrain", 2);
+  pre.set_max_restarts(1);
+  const std::string id = Submit({pre})[0];
+  const std::string w1 = AddWorker(7001);
+  const std::string w2 = AddWorker(7002);
+  v1::ReportProgressRequest progress;
+  progress.set_worker_id(w1);
+  progress.set_task_id(id + ".1");
+  progress.mutable_progress()->set_step(4);
+  progress.set_checkpoint("/artifacts/j-1/ckpt-4");
+  ASSERT_TRUE(coordinator_->ReportProgress(progress).ok());
+
+  ASSERT_TRUE(Complete(w2, id + ".1", false, "", "NaN loss").ok());
+  v1::Job job = Get(id);
+  EXPECT_EQ(job.state(), v1::QUEUED);
+  EXPECT_THAT(job.reason(), HasSubstr("attempt 1 failed: rank 1 on worker w-2 failed: NaN loss"));
+  EXPECT_THAT(job.reason(), HasSubstr("restarting from /artifacts/j-1/ckpt-4"));
+  // w1 still runs the old attempt, so the gang cannot start yet; it is told to stop.
+  EXPECT_THAT(Beat(w1, {id + ".1"}).cancel_task_ids(), ElementsAre(id + ".1"));
+  ASSERT_TRUE(Complete(w1, id + ".1", false, "", "cancelled").ok());
+  job = Get(id);
+  ASSERT_EQ(job.state(), v1::RUNNING);
+  EXPECT_EQ(job.attempts(), 2);
+  v1::HeartbeatResponse r = Beat(w1);
+  ASSERT_EQ(r.assignments_size(), 1);
+  EXPECT_EQ(r.assignments(0).task_id(), id + ".2");
+  EXPECT_EQ(r.assignments(0).resume_checkpoint(), "/artifacts/j-1/ckpt-4");
+  EXPECT_EQ(r.assignments(0).rendezvous_prefix(), id + ".2");
+  // A second failure exhausts max_restarts.
+  ASSERT_TRUE(Complete(w1, id + ".2", false, "", "boom").ok());
+  EXPECT_EQ(Get(id).state(), v1::FAILED);
+  EXPECT_THAT(Get(id).reason(), HasSubstr("(attempt 2 of 2)"));
+}
+
+TEST_F(CoordinatorTest, CancelStopsTheGangWithinOneHeartbeat) {
+  const std::string id = Submit({Spec("pre", "pretrain", 1)})[0];
+  const std::string w = AddWorker(7001);
+  Beat(w, {id + ".1"});
+  auto cancelled = coordinator_->CancelJob("pre");
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled->state(), v1::CANCELLED);
+  EXPECT_THAT(Beat(w, {id + ".1"}).cancel_task_ids(), ElementsAre(id + ".1"));
+  v1::ReportProgressRequest progress;
+  progress.set_worker_id(w);
+  progress.set_task_id(id + ".1");
+  EXPECT_TRUE(coordinator_->ReportProgress(progress)->cancelled());
+  EXPECT_EQ(coordinator_->ListWorkers()[0].state(), v1::BUSY);  // until it confirms
+  ASSERT_TRUE(Complete(w, id + ".1", false, "", "cancelled").ok());
+  EXPECT_EQ(coordinator_->ListWorkers()[0].state(), v1::IDLE);
+  EXPECT_EQ(Get(id).state(), v1::CANCELLED);
+  EXPECT_EQ(Get(id).reason(), "cancelled by user");
+}
+
+TEST_F(CoordinatorTest, ARestartRecoversEveryJobAndRequeuesRunningOnes) {
+  std::vector<std::string> ids = Submit({Spec("pre", "pretrain"), Spec("ft", "finetune", 1, "pre"),
+                                         Spec("other", "pretrain", 4)});
+  const std::string w = AddWorker(7001);
+  ASSERT_EQ(Get(ids[0]).state(), v1::RUNNING);
+  Restart();
+  EXPECT_EQ(Get(ids[0]).state(), v1::QUEUED);
+  EXPECT_THAT(Get(ids[0]).reason(), HasSubstr("the coordinator restarted during attempt 1"));
+  EXPECT_EQ(Get(ids[1]).state(), v1::PENDING);
+  EXPECT_EQ(Get(ids[2]).state(), v1::QUEUED);
+  // The old worker id is unknown now: it must register again.
+  EXPECT_TRUE(Beat(w).reregister());
+  // Ids continue after the recovered ones.
+  EXPECT_THAT(Submit({Spec("later", "pretrain")}), ElementsAre("j-4"));
+}
+
+TEST_F(CoordinatorTest, ProgressFromRankZeroIsVisibleToWatchers) {
+  const std::string id = Submit({Spec("pre", "pretrain")})[0];
+  const std::string w = AddWorker(7001);
+  auto before = coordinator_->WaitForChange(id, 0, absl::ZeroDuration());
+  ASSERT_TRUE(before.ok());
+  v1::ReportProgressRequest progress;
+  progress.set_worker_id(w);
+  progress.set_task_id(id + ".1");
+  progress.mutable_progress()->set_step(3);
+  progress.mutable_progress()->set_total_steps(10);
+  (*progress.mutable_metrics())["loss"] = 4.5;
+  ASSERT_FALSE(coordinator_->ReportProgress(progress)->cancelled());
+  auto after = coordinator_->WaitForChange(id, before->version, absl::ZeroDuration());
+  ASSERT_TRUE(after.ok());
+  EXPECT_GT(after->version, before->version);
+  EXPECT_EQ(after->job.progress().step(), 3);
+  EXPECT_DOUBLE_EQ(after->job.metrics().at("loss"), 4.5);
+}
+
+}  // namespace
+}  // namespace simclr::coordinator

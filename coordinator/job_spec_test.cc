@@ -1,0 +1,160 @@
+#include "coordinator/job_spec.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace simclr::coordinator {
+namespace {
+
+using ::testing::HasSubstr;
+
+v1::JobSpec Pretrain() {
+  v1::JobSpec spec;
+  spec.set_name("fmnist-pretrain");
+  spec.set_kind("pretrain");
+  spec.mutable_data()->set_dataset("fashion-mnist");
+  return spec;
+}
+
+v1::JobSpec Finetune() {
+  v1::JobSpec spec;
+  spec.set_name("fmnist-finetune");
+  spec.set_kind("finetune");
+  spec.set_parent("fmnist-pretrain");
+  spec.mutable_data()->set_label_fraction(0.01);
+  return spec;
+}
+
+void ExpectInvalid(const v1::JobSpec& spec, const std::string& field, const std::string& detail) {
+  absl::Status s = CheckJobSpec(spec);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr(field + ":"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr(detail));
+}
+
+TEST(JobSpecTest, AcceptsMinimalSpecsOfEveryKind) {
+  EXPECT_TRUE(CheckJobSpec(Pretrain()).ok());
+  EXPECT_TRUE(CheckJobSpec(Finetune()).ok());
+  v1::JobSpec distill;
+  distill.set_name("d");
+  distill.set_kind("distill");
+  distill.set_teacher("t");
+  EXPECT_TRUE(CheckJobSpec(distill).ok());
+}
+
+TEST(JobSpecTest, RejectsWorldSizeZeroButDefaultsAnOmittedOne) {
+  v1::JobSpec spec = Pretrain();
+  spec.set_world_size(0);
+  ExpectInvalid(spec, "world_size", "got 0, expected an integer in [1, 4096]");
+  spec.clear_world_size();
+  ASSERT_TRUE(CheckJobSpec(spec).ok());
+  ApplyDefaults(nullptr, spec);
+  EXPECT_EQ(spec.world_size(), 1);
+}
+
+TEST(JobSpecTest, NamesTheUnknownKindAndTheChoices) {
+  v1::JobSpec spec = Pretrain();
+  spec.set_kind("pretrian");
+  ExpectInvalid(spec, "kind", "got \"pretrian\", expected one of pretrain, finetune, distill, linear_eval");
+}
+
+TEST(JobSpecTest, RejectsBadNames) {
+  v1::JobSpec spec = Pretrain();
+  spec.set_name("Bad_Name");
+  ExpectInvalid(spec, "name", "\"Bad_Name\"");
+  spec.set_name("");
+  ExpectInvalid(spec, "name", "got nothing");
+}
+
+TEST(JobSpecTest, FinetuneNeedsAParentAndMayNotSetAModel) {
+  v1::JobSpec spec = Finetune();
+  spec.clear_parent();
+  ExpectInvalid(spec, "parent", "got nothing");
+  spec = Finetune();
+  spec.mutable_model()->set_depth(50);
+  ExpectInvalid(spec, "model", "uses its parent's network");
+}
+
+TEST(JobSpecTest, PretrainMayNotHaveAParentOrLabels) {
+  v1::JobSpec spec = Pretrain();
+  spec.set_parent("x");
+  ExpectInvalid(spec, "parent", "no parent for a pretrain job");
+  spec = Pretrain();
+  spec.mutable_data()->set_label_fraction(0.1);
+  ExpectInvalid(spec, "data.label_fraction", "unlabelled");
+}
+
+TEST(JobSpecTest, ChecksRangesOfNestedFields) {
+  v1::JobSpec spec = Pretrain();
+  spec.mutable_model()->set_depth(42);
+  ExpectInvalid(spec, "model.depth", "one of 18, 34, 50, 101, 152");
+  spec = Pretrain();
+  spec.mutable_model()->set_width_multiplier(4);
+  ExpectInvalid(spec, "model.width_multiplier", "[0.125, 3]");
+  spec = Pretrain();
+  spec.set_world_size(3);
+  spec.mutable_train()->set_batch_size(128);
+  ExpectInvalid(spec, "train.batch_size", "a multiple of world_size (3)");
+  spec = Pretrain();
+  spec.mutable_train()->set_precision("fp16");
+  ExpectInvalid(spec, "train.precision", "fp32, bf16");
+  spec = Finetune();
+  spec.mutable_data()->set_label_fraction(1.5);
+  ExpectInvalid(spec, "data.label_fraction", "(0, 1]");
+  spec = Pretrain();
+  spec.mutable_optimizer()->set_name("adam");
+  ExpectInvalid(spec, "optimizer.name", "lars, sgd");
+}
+
+TEST(JobSpecTest, DefaultsFollowThePaperAndKeepExplicitZeros) {
+  v1::JobSpec pretrain = Pretrain();
+  ApplyDefaults(nullptr, pretrain);
+  EXPECT_EQ(pretrain.model().depth(), 50);
+  EXPECT_EQ(pretrain.model().proj_head_layers(), 3);
+  EXPECT_EQ(pretrain.model().proj_dim(), 128);
+  EXPECT_EQ(pretrain.optimizer().name(), "lars");
+  EXPECT_DOUBLE_EQ(pretrain.optimizer().base_lr(), 0.3);
+  EXPECT_EQ(pretrain.optimizer().lr_scaling(), "linear");
+  EXPECT_DOUBLE_EQ(pretrain.optimizer().weight_decay(), 1e-6);
+  EXPECT_DOUBLE_EQ(pretrain.train().temperature(), 0.1);
+  EXPECT_EQ(pretrain.data().path(), "/usr/share/datasets/fashion-mnist");
+
+  v1::JobSpec zero_decay = Pretrain();
+  zero_decay.mutable_optimizer()->set_weight_decay(0);
+  ApplyDefaults(nullptr, zero_decay);
+  EXPECT_TRUE(zero_decay.optimizer().has_weight_decay());
+  EXPECT_DOUBLE_EQ(zero_decay.optimizer().weight_decay(), 0);
+}
+
+TEST(JobSpecTest, FinetuneInheritsTheParentsModelAndData) {
+  v1::JobSpec parent = Pretrain();
+  parent.mutable_model()->set_depth(18);
+  parent.mutable_model()->set_width_multiplier(0.25);
+  ApplyDefaults(nullptr, parent);
+  v1::JobSpec child = Finetune();
+  ApplyDefaults(&parent, child);
+  EXPECT_EQ(child.model().depth(), 18);
+  EXPECT_DOUBLE_EQ(child.model().width_multiplier(), 0.25);
+  EXPECT_EQ(child.data().dataset(), "fashion-mnist");
+  EXPECT_DOUBLE_EQ(child.data().label_fraction(), 0.01);
+  EXPECT_EQ(child.finetune().from_head_layer(), 1);
+  EXPECT_DOUBLE_EQ(child.optimizer().weight_decay(), 0);
+  EXPECT_EQ(child.optimizer().lr_scaling(), "sqrt");
+}
+
+TEST(JobSpecTest, FromHeadLayerMustExistInTheParentsHead) {
+  v1::JobSpec parent = Pretrain();
+  parent.mutable_model()->set_proj_head_layers(2);
+  ApplyDefaults(nullptr, parent);
+  v1::JobSpec child = Finetune();
+  child.mutable_finetune()->set_from_head_layer(3);
+  ApplyDefaults(&parent, child);
+  absl::Status s = CheckAgainstParent(parent, child);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("finetune.from_head_layer: got 3"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("[0, 2]"));
+}
+
+}  // namespace
+}  // namespace simclr::coordinator

@@ -1,0 +1,80 @@
+#include "coordinator/worker_registry.h"
+
+#include "common/testing/fake_clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace simclr::coordinator {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+v1::RegisterWorkerRequest Request(const std::string& name = "") {
+  v1::RegisterWorkerRequest r;
+  r.set_device_kind("cpu");
+  r.set_collective_address("127.0.0.1:1234");
+  r.set_name(name);
+  return r;
+}
+
+class WorkerRegistryTest : public ::testing::Test {
+ protected:
+  FakeClock clock_;
+  WorkerRegistry registry_{clock_, WorkerRegistryOptions{absl::Seconds(2), 3, absl::Hours(1)}};
+};
+
+TEST_F(WorkerRegistryTest, ExpiresAWorkerAfterThreeMissedHeartbeats) {
+  const std::string a = registry_.Register(Request());
+  const std::string b = registry_.Register(Request());
+  clock_.Advance(absl::Seconds(5));
+  ASSERT_TRUE(registry_.Heartbeat(b).ok());
+  EXPECT_THAT(registry_.ExpireLeases(), IsEmpty());  // 5 s < 6 s lease
+  clock_.Advance(absl::Seconds(1.5));
+  EXPECT_THAT(registry_.ExpireLeases(), ElementsAre(a));
+  EXPECT_EQ(registry_.Find(a)->state(), v1::LOST);
+  EXPECT_TRUE(registry_.IsLive(b));
+  EXPECT_EQ(registry_.Heartbeat(a).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(WorkerRegistryTest, ForgetsLostWorkersAfterAnHour) {
+  const std::string a = registry_.Register(Request());
+  clock_.Advance(absl::Seconds(7));
+  registry_.ExpireLeases();
+  EXPECT_EQ(registry_.List().size(), 1u);
+  clock_.Advance(absl::Hours(2));
+  registry_.ExpireLeases();
+  EXPECT_TRUE(registry_.List().empty());
+  EXPECT_EQ(registry_.Find(a), nullptr);
+}
+
+TEST_F(WorkerRegistryTest, AssignmentIsResentUntilAcknowledged) {
+  const std::string a = registry_.Register(Request());
+  v1::TaskAssignment task;
+  task.set_task_id("j-1.1");
+  task.set_job_id("j-1");
+  registry_.Assign(a, task);
+  EXPECT_EQ(registry_.Find(a)->state(), v1::BUSY);
+  ASSERT_TRUE(registry_.Undelivered(a).has_value());
+  registry_.Acknowledge(a, "j-9.1");  // not its task: ignored
+  ASSERT_TRUE(registry_.Undelivered(a).has_value());
+  registry_.Acknowledge(a, "j-1.1");
+  EXPECT_FALSE(registry_.Undelivered(a).has_value());
+  EXPECT_TRUE(registry_.IdleWorkers().empty());
+  EXPECT_FALSE(registry_.Release(a, "j-1.2"));
+  EXPECT_TRUE(registry_.Release(a, "j-1.1"));
+  EXPECT_EQ(registry_.Find(a)->state(), v1::IDLE);
+  EXPECT_EQ(registry_.IdleWorkers().size(), 1u);
+}
+
+TEST_F(WorkerRegistryTest, ReRegisteringANameReplacesTheLiveWorker) {
+  const std::string a = registry_.Register(Request("pod-0"));
+  EXPECT_EQ(a, "pod-0");
+  registry_.Register(Request("pod-0"));
+  EXPECT_THAT(registry_.TakeReplaced(), ElementsAre("pod-0"));
+  EXPECT_THAT(registry_.TakeReplaced(), IsEmpty());
+  EXPECT_EQ(registry_.List().size(), 1u);
+}
+
+}  // namespace
+}  // namespace simclr::coordinator

@@ -1,0 +1,245 @@
+#include "worker/agent.h"
+
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace simclr::worker {
+
+// The TaskContext of one task: a cancel flag plus rate-limited progress RPCs.
+class Agent::Context final : public TaskContext {
+ public:
+  Context(Agent* agent, std::string worker_id, std::string task_id)
+      : agent_(agent), worker_id_(std::move(worker_id)), task_id_(std::move(task_id)) {}
+
+  bool cancelled() const override { return cancelled_.load(); }
+
+  void Cancel(const std::string& why) {
+    absl::MutexLock lock(&mu_);
+    if (!cancelled_.exchange(true)) cancel_reason_ = why;
+  }
+
+  std::string cancel_reason() const {
+    absl::MutexLock lock(&mu_);
+    return cancel_reason_;
+  }
+
+  void Report(const v1::Progress& progress, const std::map<std::string, double>& metrics,
+              const std::string& checkpoint) override {
+    const absl::Time now = agent_->clock_->Now();
+    {
+      absl::MutexLock lock(&mu_);
+      if (checkpoint.empty() && now - last_sent_ < agent_->options_.progress_interval) return;
+      last_sent_ = now;
+    }
+    v1::ReportProgressRequest request;
+    request.set_worker_id(worker_id_);
+    request.set_task_id(task_id_);
+    *request.mutable_progress() = progress;
+    for (const auto& [name, value] : metrics) (*request.mutable_metrics())[name] = value;
+    request.set_checkpoint(checkpoint);
+    absl::StatusOr<v1::ReportProgressResponse> response =
+        agent_->connection_->ReportProgress(request);
+    if (response.ok() && response->cancelled()) Cancel("the coordinator cancelled the task");
+  }
+
+ private:
+  Agent* const agent_;
+  const std::string worker_id_;
+  const std::string task_id_;
+  std::atomic<bool> cancelled_{false};
+  mutable absl::Mutex mu_;
+  std::string cancel_reason_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_sent_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+};
+
+Agent::Agent(AgentOptions options, CoordinatorConnection* connection, TaskRunner* runner,
+             const Clock* clock)
+    : options_(std::move(options)),
+      connection_(connection),
+      runner_(runner),
+      clock_(clock),
+      heartbeat_interval_(options_.heartbeat_interval) {}
+
+Agent::~Agent() {
+  Stop();
+  std::thread task;
+  {
+    absl::MutexLock lock(&mu_);
+    CancelRunning("worker shutting down");
+    task = std::move(task_thread_);
+  }
+  if (task.joinable()) task.join();
+}
+
+std::string Agent::worker_id() const {
+  absl::MutexLock lock(&mu_);
+  return worker_id_;
+}
+
+bool Agent::WaitUntilRegistered(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto registered = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return !worker_id_.empty(); };
+  return mu_.AwaitWithTimeout(absl::Condition(&registered), timeout);
+}
+
+void Agent::Stop() { if (!stop_.HasBeenNotified()) stop_.Notify(); }
+
+absl::Status Agent::Register() {
+  ASSIGN_OR_RETURN(v1::RegisterWorkerResponse response,
+                   connection_->RegisterWorker(options_.registration));
+  absl::MutexLock lock(&mu_);
+  worker_id_ = response.worker_id();
+  if (response.heartbeat_interval_ms() > 0) {
+    heartbeat_interval_ = absl::Milliseconds(response.heartbeat_interval_ms());
+  }
+  std::fprintf(stderr, "simclr-worker: registered as %s\n", worker_id_.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status Agent::Run() {
+  while (!stop_.HasBeenNotified()) {
+    JoinFinishedTask();
+    if (worker_id().empty()) {
+      absl::Status s = Register();
+      if (!s.ok()) {
+        std::fprintf(stderr, "simclr-worker: cannot register: %s\n", s.ToString().c_str());
+      }
+    } else {
+      HeartbeatOnce();
+    }
+    absl::Duration interval;
+    {
+      absl::MutexLock lock(&mu_);
+      interval = heartbeat_interval_;
+    }
+    stop_.WaitForNotificationWithTimeout(interval);
+  }
+
+  // Shutting down: stop the task, let it report, then deregister.
+  std::string id;
+  {
+    absl::MutexLock lock(&mu_);
+    CancelRunning("worker shutting down");
+    id = worker_id_;
+  }
+  std::thread task;
+  {
+    absl::MutexLock lock(&mu_);
+    task = std::move(task_thread_);
+  }
+  if (task.joinable()) task.join();
+  if (id.empty()) return absl::OkStatus();
+  v1::DeregisterWorkerRequest request;
+  request.set_worker_id(id);
+  return connection_->DeregisterWorker(request);
+}
+
+void Agent::JoinFinishedTask() {
+  std::thread finished;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!task_done_) return;
+    finished = std::move(task_thread_);
+    task_done_ = false;
+    task_id_.clear();
+    context_.reset();
+  }
+  if (finished.joinable()) finished.join();
+}
+
+void Agent::HeartbeatOnce() {
+  v1::HeartbeatRequest request;
+  {
+    absl::MutexLock lock(&mu_);
+    request.set_worker_id(worker_id_);
+    if (!task_id_.empty() && !task_done_) request.add_running_task_ids(task_id_);
+  }
+  absl::StatusOr<v1::HeartbeatResponse> response = connection_->Heartbeat(request);
+  if (!response.ok()) {
+    std::fprintf(stderr, "simclr-worker: heartbeat failed: %s\n",
+                 response.status().ToString().c_str());
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  if (response->reregister()) {
+    // The coordinator does not know us (restarted, or declared us lost):
+    // whatever we run was given to others. Stop it and register afresh.
+    std::fprintf(stderr, "simclr-worker: %s is unknown to the coordinator; registering again\n",
+                 worker_id_.c_str());
+    CancelRunning("the coordinator no longer knows this worker");
+    worker_id_.clear();
+    return;
+  }
+  for (const std::string& id : response->cancel_task_ids()) {
+    if (id == task_id_) CancelRunning("the coordinator cancelled the task");
+  }
+  for (const v1::TaskAssignment& task : response->assignments()) {
+    if (seen_tasks_.count(task.task_id()) > 0) continue;  // resent; already ours
+    if (!task_id_.empty()) {
+      std::fprintf(stderr, "simclr-worker: ignoring %s while %s runs\n", task.task_id().c_str(),
+                   task_id_.c_str());
+      continue;
+    }
+    StartTask(task);
+  }
+}
+
+void Agent::CancelRunning(const std::string& why) {
+  if (context_ != nullptr) context_->Cancel(why);
+}
+
+void Agent::StartTask(const v1::TaskAssignment& task) {
+  seen_tasks_[task.task_id()] = true;
+  task_id_ = task.task_id();
+  task_done_ = false;
+  context_ = std::make_shared<Context>(this, worker_id_, task.task_id());
+  std::fprintf(stderr, "simclr-worker: starting %s (%s \"%s\", rank %d of %d)\n",
+               task.task_id().c_str(), task.spec().kind().c_str(), task.spec().name().c_str(),
+               task.rank(), task.world_size());
+  task_thread_ = std::thread(&Agent::RunTask, this, task, context_);
+}
+
+void Agent::RunTask(v1::TaskAssignment task, std::shared_ptr<Context> context) {
+  absl::StatusOr<TaskResult> result = runner_->Run(task, *context);
+
+  v1::CompleteTaskRequest request;
+  {
+    absl::MutexLock lock(&mu_);
+    request.set_worker_id(worker_id_);
+  }
+  request.set_task_id(task.task_id());
+  if (result.ok()) {
+    request.set_success(true);
+    request.set_checkpoint(result->checkpoint);
+    for (const auto& [name, value] : result->metrics) (*request.mutable_metrics())[name] = value;
+  } else {
+    request.set_success(false);
+    request.set_reason(context->cancelled() ? context->cancel_reason()
+                                            : std::string(result.status().message()));
+  }
+  std::fprintf(stderr, "simclr-worker: %s %s%s\n", task.task_id().c_str(),
+               request.success() ? "succeeded" : "failed: ", request.reason().c_str());
+
+  // The coordinator must hear the result: retry through a brief outage (but
+  // only a few times once the worker is stopping).
+  const absl::Time give_up = clock_->Now() + options_.complete_retry_for;
+  absl::Status sent = connection_->CompleteTask(request);
+  for (int tries = 1; !sent.ok() && absl::IsUnavailable(sent) && clock_->Now() < give_up &&
+                      (!stop_.HasBeenNotified() || tries < 3);
+       ++tries) {
+    absl::Notification backoff;
+    backoff.WaitForNotificationWithTimeout(absl::Seconds(1));
+    sent = connection_->CompleteTask(request);
+  }
+  if (!sent.ok()) {
+    std::fprintf(stderr, "simclr-worker: could not report %s: %s\n", task.task_id().c_str(),
+                 sent.ToString().c_str());
+  }
+  absl::MutexLock lock(&mu_);
+  task_done_ = true;
+}
+
+}  // namespace simclr::worker

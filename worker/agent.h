@@ -1,0 +1,88 @@
+// The worker agent: registers with the coordinator, keeps its lease with
+// heartbeats, runs one task at a time through a TaskRunner, reports progress
+// and results, obeys cancellations, and deregisters on Stop().
+#ifndef SIMCLR_WORKER_AGENT_H_
+#define SIMCLR_WORKER_AGENT_H_
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "worker/coordinator_connection.h"
+#include "worker/task_runner.h"
+
+namespace simclr::worker {
+
+struct AgentOptions {
+  v1::RegisterWorkerRequest registration;  // device, memory, collective address, name
+  // Used until the coordinator's first reply says otherwise.
+  absl::Duration heartbeat_interval = absl::Seconds(2);
+  // Progress RPCs are sent at most this often (reports with a checkpoint always).
+  absl::Duration progress_interval = absl::Seconds(1);
+  // A finished task's CompleteTask is retried this long before it is given up.
+  absl::Duration complete_retry_for = absl::Minutes(2);
+};
+
+// Thread-safe. Typical use in main:
+//   Agent agent(options, connection.get(), runner.get(), &Clock::Real());
+//   std::thread t([&] { agent.Run(); });
+//   ... on SIGTERM: agent.Stop(); t.join();
+class Agent {
+ public:
+  Agent(AgentOptions options, CoordinatorConnection* connection, TaskRunner* runner,
+        const Clock* clock);  // all not owned
+  ~Agent();
+
+  // Loops until Stop(): (re)registers, heartbeats, starts and cancels tasks.
+  // Returns OK after a clean stop (running task ended, worker deregistered).
+  absl::Status Run();
+
+  // Asks Run() to stop: the running task is cancelled and reported as failed
+  // ("worker shutting down"), then the worker deregisters. Non-blocking.
+  void Stop();
+
+  // The id the coordinator gave this worker ("" before registration).
+  std::string worker_id() const;
+
+  // Blocks until the agent is registered or `timeout` passes.
+  bool WaitUntilRegistered(absl::Duration timeout) const;
+
+ private:
+  class Context;
+
+  absl::Status Register();
+  void HeartbeatOnce();
+  void StartTask(const v1::TaskAssignment& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RunTask(v1::TaskAssignment task, std::shared_ptr<Context> context);
+  void CancelRunning(const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void JoinFinishedTask() ABSL_LOCKS_EXCLUDED(mu_);
+
+  const AgentOptions options_;
+  CoordinatorConnection* const connection_;  // not owned
+  TaskRunner* const runner_;                 // not owned
+  const Clock* const clock_;                 // not owned
+
+  absl::Notification stop_;
+  mutable absl::Mutex mu_;
+  std::string worker_id_ ABSL_GUARDED_BY(mu_);
+  absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(mu_);
+  // The task in flight, if any, and its thread.
+  std::string task_id_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<Context> context_ ABSL_GUARDED_BY(mu_);
+  std::thread task_thread_ ABSL_GUARDED_BY(mu_);
+  bool task_done_ ABSL_GUARDED_BY(mu_) = false;
+  // Task ids this worker already ran (so a resent assignment is not rerun).
+  std::map<std::string, bool> seen_tasks_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace simclr::worker
+
+#endif  // SIMCLR_WORKER_AGENT_H_
