@@ -49,6 +49,10 @@ class SyncBatchNormFunction
                                torch::Tensor running_mean,
                                torch::Tensor running_var, double momentum,
                                double eps, int64_t group_handle) {
+    // Placeholders for absent tensors: see SyncBatchNormTrain.
+    const bool has_bias = bias.numel() > 0;
+    const bool has_running_mean = running_mean.numel() > 0;
+    const bool has_running_var = running_var.numel() > 0;
     auto* group = reinterpret_cast<c10d::ProcessGroup*>(group_handle);
     const int64_t channels = input.size(1);
     const int64_t local_count = channels == 0 ? 0 : input.numel() / channels;
@@ -83,11 +87,11 @@ class SyncBatchNormFunction
 
     {
       torch::NoGradGuard no_grad;
-      if (running_mean.defined()) {
+      if (has_running_mean) {
         running_mean.mul_(1.0 - momentum)
             .add_(mean64.to(running_mean.scalar_type()), momentum);
       }
-      if (running_var.defined()) {
+      if (has_running_var) {
         running_var.mul_(1.0 - momentum)
             .add_((var64 * (count / (count - 1.0)))
                       .to(running_var.scalar_type()),
@@ -100,14 +104,14 @@ class SyncBatchNormFunction
     const torch::Tensor invstd = invstd64.to(x.scalar_type());
     torch::Tensor scale = weight.to(x.scalar_type()) * invstd;
     torch::Tensor shift = -mean * scale;
-    if (bias.defined()) shift = shift + bias.to(x.scalar_type());
+    if (has_bias) shift = shift + bias.to(x.scalar_type());
     torch::Tensor output =
         torch::addcmul(shift.view(shape), x, scale.view(shape));
 
     ctx->save_for_backward({input, weight, mean, invstd});
     ctx->saved_data["group"] = group_handle;
     ctx->saved_data["count"] = count;
-    ctx->saved_data["has_bias"] = bias.defined();
+    ctx->saved_data["has_bias"] = has_bias;
     return output.to(input.scalar_type());
   }
 
@@ -174,8 +178,14 @@ torch::Tensor SyncBatchNormTrain(const torch::Tensor& input,
               "SyncBatchNormTrain: weight must be [", input.size(1), "]");
   TORCH_CHECK(!bias.defined() || bias.sizes() == weight.sizes(),
               "SyncBatchNormTrain: bias must be [", input.size(1), "]");
+  // Function::apply cannot take undefined tensors: absent optional tensors
+  // travel as empty placeholders and are recognised by numel() == 0.
+  const auto placeholder = [&](const torch::Tensor& t) {
+    return t.defined() ? t : torch::empty({0}, weight.options());
+  };
   return SyncBatchNormFunction::apply(
-      input, weight, bias, running_mean, running_var, momentum, eps,
+      input, weight, placeholder(bias), placeholder(running_mean),
+      placeholder(running_var), momentum, eps,
       reinterpret_cast<int64_t>(group));
 }
 
