@@ -1,0 +1,81 @@
+// The verbs of simclrctl, each run against a JobService stub so that tests
+// can use an in-process server. Each returns the process exit code and
+// writes results to `out` and errors to `err`:
+//
+//   0  ok (watch: the job SUCCEEDED)
+//   1  the job failed or was cancelled, or it was not found (NOT_FOUND)
+//   2  usage error or invalid spec (INVALID_ARGUMENT, ALREADY_EXISTS,
+//      FAILED_PRECONDITION from the coordinator, YAML errors, unreadable file)
+//   3  the coordinator is unreachable (UNAVAILABLE, DEADLINE_EXCEEDED); the
+//      message names the address
+#ifndef SIMCLR_CLIENT_COMMANDS_H_
+#define SIMCLR_CLIENT_COMMANDS_H_
+
+#include <iosfwd>
+#include <memory>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "client/job_view.h"
+#include "common/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/simclr/v1/coordinator.grpc.pb.h"
+
+namespace simclr::client {
+
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFailed = 1,
+  kExitUsage = 2,
+  kExitUnavailable = 3,
+};
+
+// Everything a verb needs. Nothing is owned; all must outlive the call.
+struct CommandContext {
+  v1::JobService::StubInterface* stub = nullptr;
+  std::string coordinator;  // the address, for error messages
+  std::ostream* out = nullptr;
+  std::ostream* err = nullptr;
+  // Time as displayed (ages, ETA); RPC deadlines use the system clock.
+  const Clock* clock = &Clock::Real();
+  // Deadline of each unary RPC; watch has none.
+  absl::Duration rpc_timeout = absl::Seconds(30);
+  // stdout is a terminal: watch redraws one line in place.
+  bool interactive = false;
+  int terminal_width = 80;
+};
+
+// The one place a channel to the coordinator is made. Plain text for now;
+// credentials will be added here.
+std::shared_ptr<grpc::Channel> CreateCoordinatorChannel(
+    const std::string& address);
+
+// Exit code for an RPC status; also prints the error to ctx.err, naming
+// `what` was attempted and, when unreachable, the coordinator's address.
+int ReportRpcError(const CommandContext& ctx, absl::string_view what,
+                   const grpc::Status& status);
+
+// submit -f PATH: reads PATH ("-" reads `stdin_stream`), parses every spec
+// and sends them in one SubmitJobs request; prints the job ids, one a line.
+int SubmitFile(const CommandContext& ctx, const std::string& path,
+               std::istream* stdin_stream);
+// The same, for text already read; `source` names it in errors.
+int SubmitText(const CommandContext& ctx, absl::string_view source,
+               absl::string_view yaml_text);
+
+int GetJobs(const CommandContext& ctx, OutputFormat format);
+int GetJob(const CommandContext& ctx, const std::string& job,
+           OutputFormat format);
+int GetWorkers(const CommandContext& ctx, OutputFormat format);
+
+// Requests cancellation; prints the job's id, name and state.
+int Cancel(const CommandContext& ctx, const std::string& job);
+
+// Follows the job until the coordinator ends the stream after a final state;
+// prints the final state and reason. 0 on SUCCEEDED, 1 otherwise.
+int Watch(const CommandContext& ctx, const std::string& job);
+
+}  // namespace simclr::client
+
+#endif  // SIMCLR_CLIENT_COMMANDS_H_
