@@ -219,7 +219,8 @@ std::string ModelOptionsJson(const ModelOptions& o, const std::string& source) {
 
 absl::StatusOr<std::string> ImportSimclrV2File(const std::string& pth_path,
                                                const std::string& out_dir,
-                                               const SimclrV2ImportFlags& flags) {
+                                               const SimclrV2ImportFlags& flags,
+                                               ModelOptions* options_out) {
   ASSIGN_OR_RETURN(PthValue pth, ReadPth(pth_path));
   absl::StatusOr<ModelOptions> inferred = InferSimclrV2Options(pth);
   if (!inferred.ok()) {
@@ -241,6 +242,7 @@ absl::StatusOr<std::string> ImportSimclrV2File(const std::string& pth_path,
   RETURN_IF_ERROR(MakeDirs(out_dir));
   const std::string path = absl::StrCat(out_dir, "/", CheckpointFileName(0));
   RETURN_IF_ERROR(SaveCheckpoint(path, checkpoint));
+  if (options_out != nullptr) *options_out = options;
   return path;
 }
 

@@ -60,10 +60,12 @@ struct SimclrV2ImportFlags {
 // Reads `pth_path`, infers (or takes from `flags`) the architecture, imports
 // it into a fresh SimclrModel and writes `<out_dir>/ckpt-0.simclr` with the
 // model's tensors under kModelPrefix and, as metadata, a JSON object of the
-// model options. Creates `out_dir` if needed. Returns the checkpoint path.
+// model options. Creates `out_dir` if needed. Returns the checkpoint path and,
+// if `options_out` is not null, stores the architecture used there.
 absl::StatusOr<std::string> ImportSimclrV2File(const std::string& pth_path,
                                                const std::string& out_dir,
-                                               const SimclrV2ImportFlags& flags);
+                                               const SimclrV2ImportFlags& flags,
+                                               ModelOptions* options_out = nullptr);
 
 // The JSON metadata ImportSimclrV2File writes, e.g.
 // {"source":"r50_1x_sk1.pth","depth":50,"width_multiplier":1,"sk_ratio":0.0625,...}
