@@ -193,6 +193,32 @@ TEST(GlobalBatchNormTest, RankWithEmptyBatchStillMatches) {
   ExpectMatchesOneReplica({torch::kDouble, {6, 2, 3, 3}, {0, 6}, true, 1e-10});
 }
 
+TEST(GlobalBatchNormTest, BFloat16InputIsNormalisedInFloat32) {
+  torch::manual_seed(3);
+  const torch::Tensor input =
+      (torch::randn({8, 2, 3, 3}) * 3.0 + 2.0).to(torch::kBFloat16);
+  // Reference: float32 batch norm of the same (already rounded) values.
+  const torch::Tensor expected =
+      torch::nn::BatchNorm2d(2)->forward(input.to(torch::kFloat));
+  std::vector<torch::Tensor> outputs(2);
+  const absl::Status status =
+      testing::RunOnRanks(2, [&](int rank, c10d::ProcessGroup& group) {
+        BatchNorm bn(BatchNormOptions{.num_features = 2});
+        bn->set_process_group(&group);
+        torch::Tensor x =
+            input.slice(0, 4 * rank, 4 * rank + 4).clone().requires_grad_(true);
+        outputs[rank] = bn->forward(x);
+        outputs[rank].sum().backward();
+        EXPECT_EQ(x.grad().scalar_type(), torch::kBFloat16);
+        EXPECT_EQ(bn->running_mean.scalar_type(), torch::kFloat);
+      });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(outputs[0].scalar_type(), torch::kBFloat16);
+  // bf16 keeps 8 significant bits: |y| < 4 rounds by at most 2^-7.
+  ExpectClose(torch::cat({outputs[0], outputs[1]}), expected, 1.0 / 64,
+              "bf16 output");
+}
+
 TEST(GlobalBatchNormTest, EvalModeUsesRunningStatisticsWithoutCommunicating) {
   const absl::Status status =
       testing::RunOnRanks(2, [](int rank, c10d::ProcessGroup& group) {
