@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "model/checkpoint/import_command.h"
 #include "model/tools/describe_command.h"
 
 namespace {
@@ -26,6 +27,8 @@ struct Subcommand {
 constexpr Subcommand kSubcommands[] = {
     {"describe", "parameter counts and FLOPs of a model configuration",
      simclr::model::RunDescribe},
+    {"import", "convert a public SimCLRv2 PyTorch checkpoint (.pth) to ours",
+     simclr::model::RunImport},
 };
 
 void PrintUsage(std::ostream& os) {
