@@ -13,7 +13,7 @@
 namespace simclr::coordinator {
 namespace {
 
-const char* const kKinds[] = {kPretrain, kFinetune, kDistill, kLinearEval};
+const char* const kKinds[] = {kPretrain, kFinetune, kDistill, kLinearEval, kSupervised};
 const v1::JobState kStates[] = {v1::PENDING, v1::QUEUED,    v1::RUNNING,
                                 v1::SUCCEEDED, v1::FAILED, v1::CANCELLED};
 const v1::WorkerState kWorkerStates[] = {v1::IDLE, v1::BUSY, v1::LOST, v1::DRAINED};

@@ -101,7 +101,7 @@ absl::Status CheckData(const v1::DataSpec& d, bool needs_labels) {
     }
     if (!needs_labels) {
       return Invalid("data.label_fraction", absl::StrCat(d.label_fraction()),
-                     "no value: pretrain and distill train on unlabelled images");
+                     "no value: pretrain trains on unlabelled images");
     }
   }
   if (d.has_label_fraction() && !d.label_index_file().empty()) {
@@ -179,9 +179,14 @@ bool KindNeedsParent(const std::string& kind) {
   return kind == kFinetune || kind == kLinearEval;
 }
 
+bool KindUsesLabels(const std::string& kind) {
+  return KindNeedsParent(kind) || kind == kSupervised;
+}
+
 absl::Status CheckJobSpec(const v1::JobSpec& spec) {
   RETURN_IF_ERROR(CheckName("name", spec.name()));
-  RETURN_IF_ERROR(CheckOneOf("kind", spec.kind(), {kPretrain, kFinetune, kDistill, kLinearEval}));
+  RETURN_IF_ERROR(
+      CheckOneOf("kind", spec.kind(), {kPretrain, kFinetune, kDistill, kLinearEval, kSupervised}));
   if (spec.has_world_size() && (spec.world_size() < 1 || spec.world_size() > 4096)) {
     return Invalid("world_size", absl::StrCat(spec.world_size()), "an integer in [1, 4096]");
   }
@@ -220,12 +225,12 @@ absl::Status CheckJobSpec(const v1::JobSpec& spec) {
   if (kind != kDistill && spec.has_distill()) {
     return Invalid("distill", "a distill section", absl::StrCat("none for a ", kind, " job"));
   }
-  if (kind == kPretrain && spec.data().dataset().empty()) {
+  if ((kind == kPretrain || kind == kSupervised) && spec.data().dataset().empty()) {
     return Invalid("data.dataset", "nothing", "one of fashion-mnist, cifar10, image-folder");
   }
 
   RETURN_IF_ERROR(CheckModel(spec.model()));
-  RETURN_IF_ERROR(CheckData(spec.data(), KindNeedsParent(kind) || kind == kDistill));
+  RETURN_IF_ERROR(CheckData(spec.data(), KindUsesLabels(kind) || kind == kDistill));
   RETURN_IF_ERROR(CheckOptimizer(spec.optimizer()));
   RETURN_IF_ERROR(CheckTrain(spec.train(), world_size));
   if (spec.finetune().from_head_layer() < 0) {
@@ -273,7 +278,7 @@ void ApplyDefaults(const v1::JobSpec* inherited, v1::JobSpec& spec) {
   if (data.dataset() == "fashion-mnist" && data.path().empty()) {
     data.set_path("/usr/share/datasets/fashion-mnist");
   }
-  if (KindNeedsParent(kind) && !data.has_label_fraction() && data.label_index_file().empty()) {
+  if (KindUsesLabels(kind) && !data.has_label_fraction() && data.label_index_file().empty()) {
     data.set_label_fraction(1.0);
   }
   if (data.loader_threads() == 0) data.set_loader_threads(2);

@@ -18,9 +18,15 @@ inline constexpr char kPretrain[] = "pretrain";
 inline constexpr char kFinetune[] = "finetune";
 inline constexpr char kDistill[] = "distill";
 inline constexpr char kLinearEval[] = "linear_eval";
+// The baseline the paper compares against: the same network trained from
+// scratch with supervision on the same labelled subset.
+inline constexpr char kSupervised[] = "supervised";
 
 // True for kinds that start from a parent's checkpoint (finetune, linear_eval).
 bool KindNeedsParent(const std::string& kind);
+
+// True for kinds that train on labels (finetune, linear_eval, supervised).
+bool KindUsesLabels(const std::string& kind);
 
 // Returns InvalidArgument naming the first bad field, its value and what was
 // expected, e.g. `world_size: got 0, expected an integer >= 1`. Does not look

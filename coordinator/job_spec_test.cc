@@ -57,7 +57,7 @@ TEST(JobSpecTest, RejectsWorldSizeZeroButDefaultsAnOmittedOne) {
 TEST(JobSpecTest, NamesTheUnknownKindAndTheChoices) {
   v1::JobSpec spec = Pretrain();
   spec.set_kind("pretrian");
-  ExpectInvalid(spec, "kind", "got \"pretrian\", expected one of pretrain, finetune, distill, linear_eval");
+  ExpectInvalid(spec, "kind", "got \"pretrian\", expected one of pretrain, finetune, distill, linear_eval, supervised");
 }
 
 TEST(JobSpecTest, RejectsBadNames) {

@@ -90,12 +90,15 @@ void Agent::Stop() { if (!stop_.HasBeenNotified()) stop_.Notify(); }
 absl::Status Agent::Register() {
   ASSIGN_OR_RETURN(v1::RegisterWorkerResponse response,
                    connection_->RegisterWorker(options_.registration));
-  absl::MutexLock lock(&mu_);
-  worker_id_ = response.worker_id();
-  if (response.heartbeat_interval_ms() > 0) {
-    heartbeat_interval_ = absl::Milliseconds(response.heartbeat_interval_ms());
+  {
+    absl::MutexLock lock(&mu_);
+    worker_id_ = response.worker_id();
+    if (response.heartbeat_interval_ms() > 0) {
+      heartbeat_interval_ = absl::Milliseconds(response.heartbeat_interval_ms());
+    }
   }
-  std::fprintf(stderr, "simclr-worker: registered as %s\n", worker_id_.c_str());
+  std::fprintf(stderr, "simclr-worker: registered as %s\n", response.worker_id().c_str());
+  if (options_.on_registered) options_.on_registered(response.worker_id());
   return absl::OkStatus();
 }
 

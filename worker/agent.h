@@ -5,6 +5,7 @@
 #define SIMCLR_WORKER_AGENT_H_
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,6 +30,8 @@ struct AgentOptions {
   absl::Duration progress_interval = absl::Seconds(1);
   // A finished task's CompleteTask is retried this long before it is given up.
   absl::Duration complete_retry_for = absl::Minutes(2);
+  // Called with the new id after every (re)registration; may be empty.
+  std::function<void(const std::string&)> on_registered;
 };
 
 // Thread-safe. Typical use in main:

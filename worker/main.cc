@@ -1,0 +1,171 @@
+// simclr-worker: runs SimCLRv2 tasks that the coordinator assigns.
+//
+//   simclr-worker --coordinator=HOST:PORT --metrics_listen=HOST:PORT \
+//       --work_dir=DIR --device=cpu|cuda:N --threads=N
+//
+// One process per GPU (or one CPU process). Serves the gRPC health-checking
+// protocol and Prometheus metrics on --metrics_listen's neighbours (see
+// --health_listen), a c10d rendezvous on --collective_address when it is
+// rank 0 of a gang. SIGTERM/SIGINT stop the running task (reported as failed,
+// so the gang restarts elsewhere), deregister and exit.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+#include <torch/utils.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/clock.h"
+#include "model/distributed/process_group.h"
+#include "worker/agent.h"
+#include "worker/coordinator_connection.h"
+#include "worker/training/training_runner.h"
+#include "worker/worker_metrics.h"
+
+ABSL_FLAG(std::string, coordinator, "127.0.0.1:50051", "coordinator host:port");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port for Prometheus metrics (/metrics); empty disables");
+ABSL_FLAG(std::string, health_listen, "",
+          "host:port for the gRPC health-checking service; empty disables");
+ABSL_FLAG(std::string, work_dir, "", "scratch directory of this worker (required)");
+ABSL_FLAG(std::string, device, "cpu", "cpu or cuda:N");
+ABSL_FLAG(int, threads, 0, "intra-op threads for LibTorch (0: all cores)");
+ABSL_FLAG(std::string, collective_address, "",
+          "host:port this worker serves a gang's rendezvous on as rank 0 "
+          "(default 127.0.0.1 and a free port)");
+ABSL_FLAG(std::string, name, "", "stable worker name (e.g. the pod name); default: assigned");
+
+namespace {
+
+absl::Notification g_shutdown;
+
+void OnSignal(int) {
+  static volatile std::sig_atomic_t once = 0;
+  if (once++ == 0) std::thread([] { g_shutdown.Notify(); }).detach();
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "simclr-worker: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Runs SimCLRv2 training tasks for a simclr-coordinator.");
+  absl::ParseCommandLine(argc, argv);
+
+  const std::string work_dir = absl::GetFlag(FLAGS_work_dir);
+  if (work_dir.empty()) return Fail("--work_dir: got nothing, expected a directory");
+  std::error_code ec;
+  std::filesystem::create_directories(work_dir, ec);
+  if (ec) return Fail(absl::StrCat("--work_dir: cannot create ", work_dir, ": ", ec.message()));
+
+  const std::string device = absl::GetFlag(FLAGS_device);
+  const bool cuda = absl::StartsWith(device, "cuda");
+  if (device != "cpu" && !(cuda && (device == "cuda" || absl::StartsWith(device, "cuda:")))) {
+    return Fail(absl::StrCat("--device: got \"", device, "\", expected cpu or cuda:N"));
+  }
+  const int threads = absl::GetFlag(FLAGS_threads);
+  if (threads < 0) return Fail("--threads: expected an integer >= 0");
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  torch::set_num_threads(threads > 0 ? threads : std::max(1, cores));
+
+  std::string collective = absl::GetFlag(FLAGS_collective_address);
+  if (collective.empty()) {
+    absl::StatusOr<int> port = simclr::model::PickUnusedLoopbackPort();
+    if (!port.ok()) return Fail(std::string(port.status().message()));
+    collective = absl::StrCat("127.0.0.1:", *port);
+  }
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  simclr::worker::WorkerMetrics metrics(*registry, "");
+  std::unique_ptr<prometheus::Exposer> exposer;
+  const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  if (!metrics_listen.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(metrics_listen);
+    } catch (const std::exception& e) {
+      return Fail(absl::StrCat("--metrics_listen: cannot listen on ", metrics_listen, ": ", e.what()));
+    }
+    exposer->RegisterCollectable(registry);
+    exposer->RegisterCollectable(simclr::worker::WorkerMetrics::ProcessCollectable());
+  }
+
+  std::unique_ptr<grpc::Server> health_server;
+  if (!absl::GetFlag(FLAGS_health_listen).empty()) {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort(absl::GetFlag(FLAGS_health_listen), grpc::InsecureServerCredentials(),
+                             &port);
+    health_server = builder.BuildAndStart();
+    if (health_server == nullptr || port == 0) {
+      return Fail(absl::StrCat("--health_listen: cannot listen on ",
+                               absl::GetFlag(FLAGS_health_listen)));
+    }
+  }
+
+  char hostname[256] = {0};
+  gethostname(hostname, sizeof(hostname) - 1);
+  simclr::worker::AgentOptions options;
+  options.registration.set_hostname(hostname);
+  options.registration.set_device_kind(cuda ? "cuda" : "cpu");
+  options.registration.set_device_count(1);
+  options.registration.set_memory_bytes(static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) *
+                                        sysconf(_SC_PAGESIZE));
+  options.registration.set_collective_address(collective);
+  options.registration.set_name(absl::GetFlag(FLAGS_name));
+  options.on_registered = [&metrics](const std::string& id) { metrics.set_worker(id); };
+
+  simclr::worker::TrainingRunnerOptions runner_options;
+  runner_options.device = cuda && device == "cuda" ? "cuda:0" : device;
+  const std::string collective_host = collective.substr(0, collective.rfind(':'));
+  runner_options.local_address = collective_host;
+  simclr::worker::TrainingRunner runner(runner_options, &metrics, &simclr::Clock::Real());
+
+  auto connection = simclr::worker::MakeGrpcConnection(
+      grpc::CreateChannel(absl::GetFlag(FLAGS_coordinator), grpc::InsecureChannelCredentials()),
+      absl::Seconds(10));
+  simclr::worker::Agent agent(options, connection.get(), &runner, &simclr::Clock::Real());
+
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  std::printf("simclr-worker: device %s, %d threads, rendezvous %s, coordinator %s, metrics %s\n",
+              device.c_str(), torch::get_num_threads(), collective.c_str(),
+              absl::GetFlag(FLAGS_coordinator).c_str(),
+              metrics_listen.empty() ? "off" : metrics_listen.c_str());
+  std::fflush(stdout);
+
+  std::thread stopper([&] {
+    g_shutdown.WaitForNotification();
+    std::fprintf(stderr, "simclr-worker: shutting down\n");
+    agent.Stop();
+  });
+  absl::Status status = agent.Run();
+  if (!g_shutdown.HasBeenNotified()) g_shutdown.Notify();
+  stopper.join();
+  if (health_server) health_server->Shutdown();
+  if (!status.ok()) {
+    std::fprintf(stderr, "simclr-worker: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}

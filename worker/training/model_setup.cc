@@ -1,0 +1,112 @@
+#include "worker/training/model_setup.h"
+
+#include <map>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "model/checkpoint/checkpoint.h"
+
+namespace simclr::worker {
+namespace {
+
+constexpr char kHeadLayersPrefix[] = "head.layers.";
+
+// The 1-based head layer that owns parameter `name`, or 0 for parameters
+// outside the head (NOTE in model/nn/projection_head.h: layer k owns entries
+// 3(k-1) and 3(k-1)+1 of `layers`).
+int HeadLayerOf(const std::string& name) {
+  if (name.rfind(kHeadLayersPrefix, 0) != 0) return 0;
+  const std::string rest = name.substr(sizeof(kHeadLayersPrefix) - 1);
+  int index = 0;
+  if (!absl::SimpleAtoi(rest.substr(0, rest.find('.')), &index)) return 0;
+  return index / 3 + 1;
+}
+
+}  // namespace
+
+int ClassifierLayer(const v1::JobSpec& spec) {
+  return spec.kind() == "finetune" ? spec.finetune().from_head_layer() : 0;
+}
+
+model::ModelOptions ModelOptionsFor(const v1::ModelSpec& m, const v1::JobSpec& job,
+                                    int64_t in_channels, int64_t image_size,
+                                    int64_t num_classes) {
+  model::ModelOptions options;
+  options.resnet.depth = m.depth();
+  options.resnet.width_multiplier = m.width_multiplier();
+  options.resnet.sk_ratio = m.sk_ratio();
+  options.resnet.in_channels = in_channels;
+  options.resnet.image_size = image_size;
+  options.proj_head_layers = m.proj_head_layers();
+  options.proj_dim = m.proj_dim();
+  options.num_classes = num_classes;
+  options.from_head_layer = ClassifierLayer(job);
+  return options;
+}
+
+std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model,
+                                                   int head_layers_used, bool classifier_only) {
+  model::ParamGroup weights;
+  model::ParamGroup excluded;
+  excluded.exclude_from_adaptation = true;
+  for (const auto& item : model.named_parameters(/*recurse=*/true)) {
+    const std::string& name = item.key();
+    if (classifier_only && name.rfind("fc.", 0) != 0) continue;
+    if (HeadLayerOf(name) > head_layers_used) continue;
+    model::ParamGroup& group = item.value().dim() >= 2 ? weights : excluded;
+    group.names.push_back(name);
+    group.params.push_back(item.value());
+  }
+  return {weights, excluded};
+}
+
+absl::StatusOr<v1::JobSpec> CheckpointJobSpec(const std::string& path) {
+  ASSIGN_OR_RETURN(model::Checkpoint checkpoint, model::LoadCheckpoint(path));
+  v1::JobSpec spec;
+  if (!spec.ParseFromString(checkpoint.metadata)) {
+    return absl::DataLossError(absl::StrCat(path, ": the checkpoint's job spec does not parse"));
+  }
+  return spec;
+}
+
+absl::Status LoadEncoderAndHead(const std::string& path, model::SimclrModelImpl& model) {
+  ASSIGN_OR_RETURN(model::Checkpoint checkpoint, model::LoadCheckpoint(path));
+  for (auto [prefix, module] :
+       {std::pair<std::string, torch::nn::Module*>{"model.resnet.", model.encoder().get()},
+        {"model.head.", model.head().get()}}) {
+    model::ImportOptions options;
+    options.prefix = prefix;
+    options.strict = true;
+    absl::StatusOr<model::ImportReport> report =
+        model::ImportModuleState(checkpoint.tensors, options, module);
+    if (!report.ok()) {
+      return absl::Status(report.status().code(),
+                          absl::StrCat(path, ": ", report.status().message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<model::SimclrModel> LoadWholeModel(const std::string& path, int64_t in_channels,
+                                                  int64_t image_size, int64_t num_classes) {
+  ASSIGN_OR_RETURN(model::Checkpoint checkpoint, model::LoadCheckpoint(path));
+  v1::JobSpec spec;
+  if (!spec.ParseFromString(checkpoint.metadata)) {
+    return absl::DataLossError(absl::StrCat(path, ": the checkpoint's job spec does not parse"));
+  }
+  ASSIGN_OR_RETURN(model::SimclrModel net,
+                   model::MakeSimclrModel(ModelOptionsFor(spec.model(), spec, in_channels,
+                                                          image_size, num_classes)));
+  model::ImportOptions options;
+  options.prefix = model::kModelPrefix;
+  options.strict = true;
+  absl::StatusOr<model::ImportReport> report =
+      model::ImportModuleState(checkpoint.tensors, options, net.get());
+  if (!report.ok()) {
+    return absl::Status(report.status().code(), absl::StrCat(path, ": ", report.status().message()));
+  }
+  return net;
+}
+
+}  // namespace simclr::worker

@@ -1,0 +1,51 @@
+// Building a job's network, choosing which of its parameters train, and
+// moving weights between jobs through checkpoints.
+#ifndef SIMCLR_WORKER_TRAINING_MODEL_SETUP_H_
+#define SIMCLR_WORKER_TRAINING_MODEL_SETUP_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/nn/simclr_model.h"
+#include "model/optim/optimizer.h"
+#include "proto/simclr/v1/job.pb.h"
+
+namespace simclr::worker {
+
+// Where a job's classifier reads: finetune from spec.finetune.from_head_layer,
+// every other kind from the encoder output (layer 0). Pretraining trains its
+// classifier on detached features only, to monitor representation quality
+// (as the official SimCLR code's linear evaluation while pretraining).
+int ClassifierLayer(const v1::JobSpec& spec);
+
+// The network of `model` for images of `in_channels` x `image_size`, with a
+// classifier over `num_classes` at ClassifierLayer(job).
+model::ModelOptions ModelOptionsFor(const v1::ModelSpec& model, const v1::JobSpec& job,
+                                    int64_t in_channels, int64_t image_size,
+                                    int64_t num_classes);
+
+// The parameters a job trains, split for LARS: [0] conv/linear weights
+// (adapted, decayed), [1] BN parameters and biases (excluded). Head layers
+// past `head_layers_used` are left out (they are never run: a classifier at
+// layer k runs the head up to k), and so are the encoder and head when
+// `classifier_only` (linear evaluation).
+std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model,
+                                                   int head_layers_used, bool classifier_only);
+
+// Reads a checkpoint's job spec (the metadata every checkpoint carries).
+absl::StatusOr<v1::JobSpec> CheckpointJobSpec(const std::string& path);
+
+// Copies the encoder and projection head of the checkpoint at `path` into
+// `model` (not its classifier: a child must not inherit a classifier trained
+// on other labels). Errors name the file and the first bad tensor.
+absl::Status LoadEncoderAndHead(const std::string& path, model::SimclrModelImpl& model);
+
+// Builds the network that wrote the checkpoint at `path` (from its spec) and
+// loads all of it, classifier included: a distillation teacher.
+absl::StatusOr<model::SimclrModel> LoadWholeModel(const std::string& path, int64_t in_channels,
+                                                  int64_t image_size, int64_t num_classes);
+
+}  // namespace simclr::worker
+
+#endif  // SIMCLR_WORKER_TRAINING_MODEL_SETUP_H_

@@ -1,0 +1,146 @@
+#include "worker/training/objectives.h"
+
+#include <utility>
+
+#include <torch/nn/functional/loss.h>
+
+#include "common/status_macros.h"
+#include "model/loss/distill.h"
+#include "model/loss/nt_xent.h"
+
+namespace simclr::worker {
+namespace {
+
+double Accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {
+  return logits.argmax(1).eq(labels).to(torch::kFloat64).mean().item<double>();
+}
+
+class PretrainObjective final : public Objective {
+ public:
+  PretrainObjective(model::SimclrModel model, double temperature, c10d::ProcessGroup* group)
+      : model_(std::move(model)), group_(group) {
+    options_.temperature = temperature;
+  }
+
+  int views_per_example() const override { return 2; }
+
+  absl::StatusOr<ObjectiveOutput> Forward(const torch::Tensor& inputs,
+                                          const torch::Tensor& labels) override {
+    const int64_t b = inputs.size(0);
+    // Both views go through the network as one batch of 2b, so batch norm
+    // statistics cover both (as in the official implementation).
+    torch::Tensor x = torch::cat({inputs.select(1, 0), inputs.select(1, 1)}, 0);
+    model::SimclrModelImpl::Outputs out = model_->forward(x);
+    torch::Tensor z = out.embedding.to(torch::kFloat32);
+    ASSIGN_OR_RETURN(model::NtXentOutput contrastive,
+                     model::NtXentLoss(z.narrow(0, 0, b), z.narrow(0, b, b), options_, group_));
+    ObjectiveOutput result;
+    result.loss = contrastive.loss;
+    result.metrics["contrastive_loss"] = contrastive.loss.item<double>();
+    result.metrics["contrastive_accuracy"] = contrastive.accuracy.item<double>();
+    if (model_->has_classifier()) {
+      torch::Tensor logits =
+          model_->ClassifierLogits(out.features.detach()).to(torch::kFloat32);
+      torch::Tensor both = torch::cat({labels, labels}, 0);
+      torch::Tensor probe = torch::nn::functional::cross_entropy(logits, both);
+      result.loss = result.loss + probe;
+      result.metrics["probe_loss"] = probe.item<double>();
+      result.metrics["probe_accuracy"] = Accuracy(logits, both);
+    }
+    return result;
+  }
+
+ private:
+  model::SimclrModel model_;
+  c10d::ProcessGroup* group_;  // not owned
+  model::NtXentOptions options_;
+};
+
+class ClassifierObjective final : public Objective {
+ public:
+  ClassifierObjective(model::SimclrModel model, bool frozen_encoder)
+      : model_(std::move(model)), frozen_encoder_(frozen_encoder) {}
+
+  absl::StatusOr<ObjectiveOutput> Forward(const torch::Tensor& inputs,
+                                          const torch::Tensor& labels) override {
+    torch::Tensor logits;
+    if (frozen_encoder_) {
+      torch::Tensor representation;
+      {
+        // Linear evaluation: frozen features, batch norm in inference mode.
+        torch::NoGradGuard no_grad;
+        model_->encoder()->eval();
+        model_->head()->eval();
+        const int layer = model_->options().from_head_layer;
+        torch::Tensor features = model_->encoder()->forward(inputs);
+        representation = model_->head()->forward(features)[layer];
+      }
+      logits = model_->ClassifierLogits(representation);
+    } else {
+      logits = model_->Logits(inputs);
+    }
+    logits = logits.to(torch::kFloat32);
+    ObjectiveOutput result;
+    result.loss = torch::nn::functional::cross_entropy(logits, labels);
+    result.metrics["train_accuracy"] = Accuracy(logits, labels);
+    return result;
+  }
+
+ private:
+  model::SimclrModel model_;
+  const bool frozen_encoder_;
+};
+
+class DistillObjective final : public Objective {
+ public:
+  DistillObjective(model::SimclrModel student, model::SimclrModel teacher, double temperature,
+                   double label_weight)
+      : student_(std::move(student)), teacher_(std::move(teacher)) {
+    options_.temperature = temperature;
+    options_.label_weight = label_weight;
+    teacher_->eval();
+  }
+
+  absl::StatusOr<ObjectiveOutput> Forward(const torch::Tensor& inputs,
+                                          const torch::Tensor& labels) override {
+    torch::Tensor teacher_logits;
+    {
+      torch::NoGradGuard no_grad;
+      teacher_logits = teacher_->Logits(inputs).to(torch::kFloat32);
+    }
+    torch::Tensor student_logits = student_->Logits(inputs).to(torch::kFloat32);
+    ASSIGN_OR_RETURN(torch::Tensor loss, model::DistillationLoss(student_logits, teacher_logits,
+                                                                 labels, options_));
+    ObjectiveOutput result;
+    result.loss = loss;
+    result.metrics["train_accuracy"] = Accuracy(student_logits, labels);
+    result.metrics["teacher_agreement"] =
+        student_logits.argmax(1).eq(teacher_logits.argmax(1)).to(torch::kFloat64).mean().item<double>();
+    return result;
+  }
+
+ private:
+  model::SimclrModel student_;
+  model::SimclrModel teacher_;
+  model::DistillOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<Objective> MakePretrainObjective(model::SimclrModel model, double temperature,
+                                                 c10d::ProcessGroup* group) {
+  return std::make_unique<PretrainObjective>(std::move(model), temperature, group);
+}
+
+std::unique_ptr<Objective> MakeClassifierObjective(model::SimclrModel model, bool frozen_encoder) {
+  return std::make_unique<ClassifierObjective>(std::move(model), frozen_encoder);
+}
+
+std::unique_ptr<Objective> MakeDistillObjective(model::SimclrModel student,
+                                                model::SimclrModel teacher, double temperature,
+                                                double label_weight) {
+  return std::make_unique<DistillObjective>(std::move(student), std::move(teacher), temperature,
+                                            label_weight);
+}
+
+}  // namespace simclr::worker

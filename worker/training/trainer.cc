@@ -1,0 +1,194 @@
+#include "worker/training/trainer.h"
+
+#include <cmath>
+#include <map>
+#include <utility>
+
+#include <ATen/autocast_mode.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "model/checkpoint/checkpoint.h"
+#include "model/distributed/collectives.h"
+
+namespace simclr::worker {
+namespace {
+
+// Autocasts the forward pass of one step to bfloat16 (CPU or CUDA).
+class AutocastScope {
+ public:
+  AutocastScope(bool enabled, const torch::Device& device) : enabled_(enabled), cuda_(device.is_cuda()) {
+    if (!enabled_) return;
+    if (cuda_) {
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+      at::autocast::set_enabled(true);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    }
+  }
+  ~AutocastScope() {
+    if (!enabled_) return;
+    if (cuda_) {
+      at::autocast::set_enabled(false);
+    } else {
+      at::autocast::set_cpu_enabled(false);
+    }
+    at::autocast::clear_cache();
+  }
+
+ private:
+  const bool enabled_;
+  const bool cuda_;
+};
+
+double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
+
+}  // namespace
+
+absl::StatusOr<std::string> SaveTrainingCheckpoint(const std::string& dir, int64_t step,
+                                                   double epoch, model::SimclrModelImpl& model,
+                                                   const model::Optimizer& optimizer,
+                                                   const v1::JobSpec& spec) {
+  model::Checkpoint checkpoint;
+  checkpoint.step = step;
+  checkpoint.epoch = static_cast<int64_t>(epoch);
+  checkpoint.metadata = spec.SerializeAsString();
+  RETURN_IF_ERROR(model::ExportModuleState(model, model::kModelPrefix, &checkpoint));
+  for (const auto& [name, tensor] : optimizer.StateDict()) {
+    checkpoint.tensors[model::kOptimizerPrefix + name] = tensor;
+  }
+  const std::string path = dir + "/" + model::CheckpointFileName(step);
+  RETURN_IF_ERROR(model::SaveCheckpoint(path, checkpoint));
+  RETURN_IF_ERROR(model::KeepLastCheckpoints(dir, 3));
+  return path;
+}
+
+absl::StatusOr<int64_t> RestoreTrainingCheckpoint(const std::string& path,
+                                                  model::SimclrModelImpl& model,
+                                                  model::Optimizer& optimizer) {
+  ASSIGN_OR_RETURN(model::Checkpoint checkpoint, model::LoadCheckpoint(path));
+  model::ImportOptions options;
+  options.prefix = model::kModelPrefix;
+  options.strict = true;
+  absl::StatusOr<model::ImportReport> report =
+      model::ImportModuleState(checkpoint.tensors, options, &model);
+  if (!report.ok()) {
+    return absl::Status(report.status().code(), absl::StrCat(path, ": ", report.status().message()));
+  }
+  model::OptimizerState state;
+  const std::string prefix = model::kOptimizerPrefix;
+  for (const auto& [name, tensor] : checkpoint.tensors) {
+    if (name.rfind(prefix, 0) == 0) state[name.substr(prefix.size())] = tensor;
+  }
+  absl::Status loaded = optimizer.LoadStateDict(state);
+  if (!loaded.ok()) return absl::Status(loaded.code(), absl::StrCat(path, ": ", loaded.message()));
+  return checkpoint.step;
+}
+
+absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
+                                         const TrainLoopParts& parts) {
+  const Clock& clock = *parts.clock;
+  model::SimclrModel holder = parts.model;  // shares the module
+  model::SimclrModelImpl& model = *holder;
+  model.train();
+  std::string last_checkpoint;
+  double images_per_second = 0;
+  const int views = parts.objective->views_per_example();
+
+  for (int64_t step = options.start_step; step < options.total_steps; ++step) {
+    const absl::Time start = clock.Now();
+    ASSIGN_OR_RETURN(model::Batch batch, parts.loader->Next());
+    const absl::Time loaded = clock.Now();
+
+    torch::Tensor inputs = batch.inputs.to(options.device, /*non_blocking=*/true);
+    torch::Tensor labels = batch.labels.to(options.device, /*non_blocking=*/true);
+    if (options.device.is_cpu() && !options.bf16) inputs = inputs.contiguous();
+
+    ObjectiveOutput out;
+    try {
+      parts.optimizer->ZeroGrad();
+      {
+        AutocastScope autocast(options.bf16, options.device);
+        ASSIGN_OR_RETURN(out, parts.objective->Forward(inputs, labels));
+      }
+      out.loss.backward();
+    } catch (const c10::Error& e) {
+      return absl::InternalError(absl::StrCat("step ", step + 1, ": ", e.what_without_backtrace()));
+    }
+    const absl::Time computed = clock.Now();
+
+    RETURN_IF_ERROR(parts.gradients->Synchronize());
+    const double lr = parts.schedule->LearningRate(step);
+    RETURN_IF_ERROR(parts.optimizer->Step(lr));
+
+    // One allreduce agrees on the gang's mean loss and on stopping.
+    double loss = out.loss.item<double>();
+    bool stop = parts.context->cancelled();
+    if (parts.group != nullptr && options.world_size > 1) {
+      try {
+        torch::Tensor vote = torch::tensor({loss, stop ? 1.0 : 0.0}, torch::kFloat64);
+        if (options.device.is_cuda()) vote = vote.to(options.device);
+        model::AllReduceSumInPlace(vote, parts.group);
+        vote = vote.cpu();
+        loss = vote[0].item<double>() / options.world_size;
+        stop = vote[1].item<double>() > 0;
+      } catch (const c10::Error& e) {
+        return absl::UnavailableError(
+            absl::StrCat("step ", step + 1, ": a peer is gone: ", e.what_without_backtrace()));
+      }
+    }
+    const absl::Time synced = clock.Now();
+    if (stop) return absl::CancelledError(absl::StrCat("cancelled at step ", step + 1));
+    if (!std::isfinite(loss)) {
+      return absl::InternalError(absl::StrCat("loss is ", loss, " at step ", step + 1,
+                                              "; lower optimizer.base_lr or use fp32"));
+    }
+
+    const double step_seconds = Seconds(synced - start);
+    const double rate = step_seconds > 0 ? options.global_batch * views / step_seconds : 0;
+    images_per_second = images_per_second == 0 ? rate : 0.9 * images_per_second + 0.1 * rate;
+
+    StepStats stats;
+    stats.step = step + 1;
+    stats.total_steps = options.total_steps;
+    stats.epoch = static_cast<double>(step + 1) / options.steps_per_epoch;
+    stats.loss = loss;
+    stats.learning_rate = lr;
+    stats.images_per_second = images_per_second;
+    stats.data_wait_seconds = Seconds(loaded - start);
+    stats.compute_seconds = Seconds(computed - loaded);
+    stats.communication_seconds = Seconds(synced - computed);
+    stats.extra = out.metrics;
+    if (parts.observer != nullptr) parts.observer->OnStep(parts.labels, stats);
+
+    std::string checkpoint;
+    const bool last = step + 1 == options.total_steps;
+    const bool periodic = options.checkpoint_every_steps > 0 &&
+                          (step + 1) % options.checkpoint_every_steps == 0;
+    if (options.rank == 0 && (last || periodic)) {
+      const absl::Time before = clock.Now();
+      ASSIGN_OR_RETURN(checkpoint, SaveTrainingCheckpoint(options.artifact_dir, step + 1,
+                                                          stats.epoch, model, *parts.optimizer,
+                                                          options.spec));
+      if (parts.observer != nullptr) {
+        parts.observer->OnCheckpoint(parts.labels, Seconds(clock.Now() - before));
+      }
+      last_checkpoint = checkpoint;
+    }
+
+    v1::Progress progress;
+    progress.set_step(step + 1);
+    progress.set_total_steps(options.total_steps);
+    progress.set_epoch(stats.epoch);
+    std::map<std::string, double> metrics = out.metrics;
+    metrics["loss"] = loss;
+    metrics["lr"] = lr;
+    metrics["images_per_second"] = images_per_second;
+    metrics["epoch"] = stats.epoch;
+    parts.context->Report(progress, metrics, checkpoint);
+  }
+  return last_checkpoint;
+}
+
+}  // namespace simclr::worker

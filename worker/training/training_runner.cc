@@ -1,0 +1,266 @@
+#include "worker/training/training_runner.h"
+
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <utility>
+
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#include <torch/types.h>
+#include <torch/utils.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "model/augment/simclr_augment.h"
+#include "model/data/open_dataset.h"
+#include "model/data/subset.h"
+#include "model/distributed/batch_norm.h"
+#include "model/distributed/process_group.h"
+#include "model/optim/lars.h"
+#include "worker/training/evaluate.h"
+#include "worker/training/model_setup.h"
+#include "worker/training/trainer.h"
+
+namespace simclr::worker {
+namespace {
+
+bool IsKind(const v1::JobSpec& spec, const char* kind) { return spec.kind() == kind; }
+
+absl::StatusOr<std::unique_ptr<model::Optimizer>> MakeOptimizer(
+    const v1::OptimizerSpec& spec, std::vector<model::ParamGroup> groups) {
+  if (spec.name() == "sgd") {
+    model::MomentumSgdOptions options;
+    options.momentum = spec.momentum();
+    options.weight_decay = spec.weight_decay();
+    ASSIGN_OR_RETURN(auto sgd, model::MomentumSgd::Create(std::move(groups), options));
+    return std::unique_ptr<model::Optimizer>(std::move(sgd));
+  }
+  model::LarsOptions options;
+  options.momentum = spec.momentum();
+  options.weight_decay = spec.weight_decay();
+  ASSIGN_OR_RETURN(auto lars, model::Lars::Create(std::move(groups), options));
+  return std::unique_ptr<model::Optimizer>(std::move(lars));
+}
+
+// What the task trains on: labelled subsets for the kinds that use labels,
+// every training image otherwise (pretrain, distill).
+model::SubsetOptions TrainSubset(const v1::JobSpec& spec) {
+  model::SubsetOptions subset;
+  const bool labelled = IsKind(spec, "finetune") || IsKind(spec, "linear_eval") ||
+                        IsKind(spec, "supervised");
+  if (labelled) {
+    subset.fraction = spec.data().has_label_fraction() ? spec.data().label_fraction() : 0.0;
+    subset.index_file = spec.data().label_index_file();
+  }
+  subset.max_examples = spec.data().max_train_examples();
+  subset.seed = static_cast<uint64_t>(spec.train().seed());
+  return subset;
+}
+
+absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& context,
+                                   const TrainingRunnerOptions& runner,
+                                   TrainingObserver* observer, const Clock& clock) {
+  const v1::JobSpec& spec = task.spec();
+  const torch::Device device(runner.device);
+  const int rank = task.rank();
+  const int world = std::max(1, task.world_size());
+  const bool bf16 = spec.train().precision() == "bf16";
+  // Same seed on every rank: identical initial weights without a broadcast.
+  torch::manual_seed(static_cast<uint64_t>(spec.train().seed()));
+
+  // Data.
+  ASSIGN_OR_RETURN(std::unique_ptr<model::Dataset> train,
+                   model::OpenDataset(spec.data().dataset(), spec.data().path(), "train"));
+  ASSIGN_OR_RETURN(std::unique_ptr<model::Dataset> test,
+                   model::OpenDataset(spec.data().dataset(), spec.data().path(), "test"));
+  ASSIGN_OR_RETURN(std::unique_ptr<model::SubsetDataset> examples,
+                   model::MakeSubset(train.get(), TrainSubset(spec)));
+  const int64_t image_size = spec.model().image_size() > 0 ? spec.model().image_size()
+                                                           : train->height();
+  const int64_t global_batch = spec.train().batch_size();
+  const int64_t steps_per_epoch = examples->size() / global_batch;
+  if (steps_per_epoch == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("train.batch_size: ", global_batch, " is larger than the ",
+                     examples->size(), " training examples this job has"));
+  }
+  int64_t total_steps =
+      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(spec.train().epochs() * steps_per_epoch)));
+  if (spec.train().max_steps() > 0) total_steps = std::min(total_steps, spec.train().max_steps());
+
+  // Network, and where it starts from.
+  ASSIGN_OR_RETURN(model::SimclrModel net,
+                   model::MakeSimclrModel(ModelOptionsFor(spec.model(), spec, train->channels(),
+                                                          image_size, train->num_classes())));
+  if (IsKind(spec, "finetune") || IsKind(spec, "linear_eval")) {
+    if (task.parent_checkpoint().empty()) {
+      return absl::FailedPreconditionError("the parent job left no checkpoint to start from");
+    }
+    RETURN_IF_ERROR(LoadEncoderAndHead(task.parent_checkpoint(), *net));
+  }
+  model::SimclrModel teacher{nullptr};
+  if (IsKind(spec, "distill")) {
+    if (task.teacher_checkpoint().empty()) {
+      return absl::FailedPreconditionError("the teacher job left no checkpoint");
+    }
+    ASSIGN_OR_RETURN(teacher, LoadWholeModel(task.teacher_checkpoint(), train->channels(),
+                                             image_size, train->num_classes()));
+    teacher->to(device);
+  }
+  net->to(device);
+
+  // The gang.
+  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  if (world > 1) {
+    model::ProcessGroupOptions pg;
+    pg.rank = rank;
+    pg.world_size = world;
+    pg.master_address = task.rendezvous_address();
+    pg.prefix = task.rendezvous_prefix();
+    pg.timeout = absl::Milliseconds(task.collective_timeout_ms() > 0 ? task.collective_timeout_ms()
+                                                                     : 300000);
+    pg.backend = device.is_cuda() ? "nccl" : "gloo";
+    pg.local_address = runner.local_address;
+    ASSIGN_OR_RETURN(group, model::CreateProcessGroup(pg));
+    model::SetBatchNormProcessGroup(*net, group.get());
+  }
+
+  // Optimizer and schedule over the parameters this kind trains.
+  const bool linear_eval = IsKind(spec, "linear_eval");
+  const int head_layers_used = IsKind(spec, "pretrain") ? spec.model().proj_head_layers()
+                                                        : ClassifierLayer(spec);
+  std::vector<model::ParamGroup> groups = TrainableParameters(*net, head_layers_used, linear_eval);
+  std::vector<torch::Tensor> trained;
+  for (const model::ParamGroup& g : groups) {
+    trained.insert(trained.end(), g.params.begin(), g.params.end());
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<model::Optimizer> optimizer,
+                   MakeOptimizer(spec.optimizer(), std::move(groups)));
+  ASSIGN_OR_RETURN(model::LrScaling scaling, model::ParseLrScaling(spec.optimizer().lr_scaling()));
+  model::LrScheduleOptions schedule_options;
+  schedule_options.base_learning_rate = spec.optimizer().base_lr();
+  schedule_options.scaling = scaling;
+  schedule_options.batch_size = global_batch;
+  schedule_options.total_steps = total_steps;
+  schedule_options.warmup_steps = std::min<int64_t>(
+      total_steps, std::llround(spec.optimizer().warmup_epochs() * steps_per_epoch));
+  ASSIGN_OR_RETURN(model::LrSchedule schedule, model::LrSchedule::Create(schedule_options));
+  model::GradientSynchronizer gradients(trained, group.get());
+
+  int64_t start_step = 0;
+  if (!task.resume_checkpoint().empty()) {
+    ASSIGN_OR_RETURN(start_step, RestoreTrainingCheckpoint(task.resume_checkpoint(), *net, *optimizer));
+    std::fprintf(stderr, "simclr-worker: %s resumes at step %lld from %s\n",
+                 task.task_id().c_str(), static_cast<long long>(start_step),
+                 task.resume_checkpoint().c_str());
+  }
+
+  // Input pipeline: this rank's shard, augmented on background threads.
+  model::AugmentOptions augment;
+  augment.mode = IsKind(spec, "pretrain") ? model::AugmentMode::kPretrain
+                                          : model::AugmentMode::kFinetune;
+  augment.seed = static_cast<uint64_t>(spec.train().seed());
+  augment.output_height = image_size;
+  augment.output_width = image_size;
+  augment.jitter_strength = spec.train().color_jitter_strength();
+  ASSIGN_OR_RETURN(std::unique_ptr<model::SimclrAugmenter> augmenter,
+                   model::SimclrAugmenter::Create(augment));
+  model::LoaderOptions loader_options;
+  loader_options.shard.global_batch = global_batch;
+  loader_options.shard.world_size = world;
+  loader_options.shard.rank = rank;
+  loader_options.shard.seed = static_cast<uint64_t>(spec.train().seed());
+  loader_options.start_step = start_step;
+  loader_options.end_step = total_steps;
+  loader_options.num_threads = std::max(1, spec.data().loader_threads());
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<model::BatchLoader> loader,
+      model::BatchLoader::Create(
+          examples.get(),
+          model::MakeAugmentTransform(std::move(augmenter), IsKind(spec, "pretrain") ? 2 : 1),
+          loader_options));
+
+  std::unique_ptr<Objective> objective;
+  if (IsKind(spec, "pretrain")) {
+    objective = MakePretrainObjective(net, spec.train().temperature(), group.get());
+  } else if (IsKind(spec, "distill")) {
+    objective = MakeDistillObjective(net, teacher, spec.distill().temperature(),
+                                     spec.distill().label_weight());
+  } else {
+    objective = MakeClassifierObjective(net, linear_eval);
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(task.artifact_dir(), ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create artifact directory ", task.artifact_dir(), ": ", ec.message()));
+  }
+
+  TrainLoopOptions loop;
+  loop.start_step = start_step;
+  loop.total_steps = total_steps;
+  loop.steps_per_epoch = steps_per_epoch;
+  loop.global_batch = global_batch;
+  loop.checkpoint_every_steps = spec.train().checkpoint_every_steps();
+  loop.bf16 = bf16;
+  loop.device = device;
+  loop.artifact_dir = task.artifact_dir();
+  loop.spec = spec;
+  loop.rank = rank;
+  loop.world_size = world;
+  TrainLoopParts parts;
+  parts.model = net;
+  parts.objective = objective.get();
+  parts.optimizer = optimizer.get();
+  parts.gradients = &gradients;
+  parts.schedule = &schedule;
+  parts.loader = loader.get();
+  parts.group = group.get();
+  parts.context = &context;
+  parts.observer = observer;
+  parts.clock = &clock;
+  parts.labels = TaskLabels{task.job_id(), spec.kind(), rank};
+
+  TaskResult result;
+  ASSIGN_OR_RETURN(result.checkpoint, RunTrainLoop(loop, parts));
+  if (start_step >= total_steps && rank == 0) result.checkpoint = task.resume_checkpoint();
+
+  EvaluateOptions eval;
+  eval.batch_size = spec.train().eval_batch_size();
+  eval.image_size = image_size;
+  eval.max_examples = spec.data().max_test_examples();
+  eval.bf16 = bf16;
+  eval.device = device;
+  eval.rank = rank;
+  eval.world_size = world;
+  ASSIGN_OR_RETURN(Accuracy accuracy, Evaluate(*net, *test, eval, group.get()));
+  result.metrics["top1"] = accuracy.top1;
+  result.metrics["top5"] = accuracy.top5;
+  result.metrics["test_examples"] = static_cast<double>(accuracy.examples);
+  if (observer != nullptr) observer->OnEvaluation(parts.labels, accuracy.top1, accuracy.top5);
+  if (group) group->barrier()->wait();  // rank 0 serves the store: leave together
+  return result;
+}
+
+}  // namespace
+
+TrainingRunner::TrainingRunner(TrainingRunnerOptions options, TrainingObserver* observer,
+                               const Clock* clock)
+    : options_(std::move(options)), observer_(observer), clock_(clock) {}
+
+absl::StatusOr<TaskResult> TrainingRunner::Run(const v1::TaskAssignment& task,
+                                               TaskContext& context) {
+  absl::StatusOr<TaskResult> result;
+  try {
+    result = RunTask(task, context, options_, observer_, *clock_);
+  } catch (const c10::Error& e) {
+    result = absl::InternalError(e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    result = absl::InternalError(e.what());
+  }
+  if (observer_ != nullptr) observer_->OnTaskEnd(TaskLabels{task.job_id(), task.spec().kind(), task.rank()});
+  return result;
+}
+
+}  // namespace simclr::worker
