@@ -1,0 +1,122 @@
+# The external libraries of the mirror build, as the targets that
+# cmake/bazel_mirror.py names `EXT:<x>` (after //third_party:<x>):
+#
+#   simclr_ext_torch    any LibTorch found by find_package(Torch): Debian's
+#                       1.13 (CPU) or a pip LibTorch 2.x with CUDA and NCCL
+#   simclr_ext_abseil   Abseil from its CMake config (required)
+#   simclr_ext_zlib     zlib
+# and, for `linkopts = ["-l<x>"]`, simclr_ext_lib_<x> (jpeg, png, pthread).
+# A dependency that is not found leaves its target undefined; the targets that
+# need it are then skipped with a message (see SimclrMirror.cmake).
+
+include_guard(GLOBAL)
+
+# --- LibTorch ---------------------------------------------------------------
+find_package(Torch QUIET)
+if(NOT Torch_FOUND)
+  message(FATAL_ERROR
+    "LibTorch not found. Debian: apt-get install libtorch-dev (its config is "
+    "in /usr/lib/x86_64-linux-gnu/cmake/Torch). A pip PyTorch carries one: "
+    "pass -DCMAKE_PREFIX_PATH=\"$(python3 -c 'import torch;"
+    "print(torch.utils.cmake_prefix_path)')\".")
+endif()
+message(STATUS "simclr: LibTorch ${Torch_VERSION} from ${Torch_DIR}")
+
+add_library(simclr_ext_torch INTERFACE)
+target_link_libraries(simclr_ext_torch INTERFACE ${TORCH_LIBRARIES})
+target_include_directories(simclr_ext_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+
+# The imported torch targets carry LibTorch's own compile definitions
+# (USE_DISTRIBUTED, USE_C10D_GLOO, and USE_C10D_NCCL where LibTorch was built
+# with NCCL). Collect them to decide whether the NCCL code paths compile.
+set(_simclr_torch_defs "")
+foreach(_t torch torch_cpu torch_cuda torch_library torch_cpu_library
+           torch_cuda_library)
+  if(TARGET ${_t})
+    get_target_property(_d ${_t} INTERFACE_COMPILE_DEFINITIONS)
+    if(_d)
+      list(APPEND _simclr_torch_defs ${_d})
+    endif()
+  endif()
+endforeach()
+string(FIND "${_simclr_torch_defs}" "USE_C10D_NCCL" _simclr_nccl_at)
+
+set(SIMCLR_WITH_NCCL "AUTO" CACHE STRING
+  "Build the NCCL code paths: AUTO (if LibTorch has USE_C10D_NCCL), ON, OFF")
+set_property(CACHE SIMCLR_WITH_NCCL PROPERTY STRINGS AUTO ON OFF)
+if(SIMCLR_WITH_NCCL STREQUAL "AUTO")
+  if(_simclr_nccl_at GREATER -1)
+    set(SIMCLR_NCCL_ENABLED ON)
+  else()
+    set(SIMCLR_NCCL_ENABLED OFF)
+  endif()
+else()
+  set(SIMCLR_NCCL_ENABLED ${SIMCLR_WITH_NCCL})
+endif()
+if(SIMCLR_NCCL_ENABLED)
+  if(NOT TARGET torch_cuda AND NOT TARGET torch_cuda_library)
+    message(FATAL_ERROR
+      "SIMCLR_WITH_NCCL=${SIMCLR_WITH_NCCL}, but this LibTorch has no CUDA "
+      "library (torch_cuda)")
+  endif()
+  # USE_C10D_NCCL is what c10d's own headers and model/distributed test;
+  # SIMCLR_WITH_NCCL names the choice in our code.
+  target_compile_definitions(simclr_ext_torch INTERFACE USE_C10D_NCCL
+                             SIMCLR_WITH_NCCL=1)
+endif()
+message(STATUS "simclr: NCCL code paths: ${SIMCLR_NCCL_ENABLED}")
+
+# LibTorch built with the pre-C++11 string ABI (older pip wheels) cannot be
+# mixed with libraries built with the new one, such as Debian's Abseil.
+if(TORCH_CXX_FLAGS MATCHES "_GLIBCXX_USE_CXX11_ABI=0")
+  message(WARNING
+    "This LibTorch uses _GLIBCXX_USE_CXX11_ABI=0; Abseil must be built with "
+    "the same ABI, or linking fails with undefined std::string symbols.")
+endif()
+
+# --- Abseil -----------------------------------------------------------------
+find_package(absl CONFIG QUIET)
+if(NOT absl_FOUND)
+  message(FATAL_ERROR
+    "Abseil not found (absl's CMake config). Every library under model/ uses "
+    "absl::Status.\n"
+    "  Debian/Ubuntu: apt-get install libabsl-dev\n"
+    "  Without apt (e.g. a GPU machine with only a pip PyTorch): build a "
+    "prefix from Debian's packages on a machine that has them,\n"
+    "    bench/gpu/make_deps_prefix.sh build/gpu-deps\n"
+    "  (it copies the files of libabsl-dev and libabsl20220623, or unpacks "
+    "their .deb files with `dpkg -x`), carry that folder along and pass\n"
+    "    -DCMAKE_PREFIX_PATH=\"<torch prefix>;<folder>/usr\"\n"
+    "  or -Dabsl_DIR=<folder>/usr/lib/x86_64-linux-gnu/cmake/absl.")
+endif()
+message(STATUS "simclr: Abseil ${absl_VERSION} from ${absl_DIR}")
+
+# The components //third_party:abseil links (see WORKSPACE).
+add_library(simclr_ext_abseil INTERFACE)
+target_link_libraries(simclr_ext_abseil INTERFACE
+  absl::flags absl::flags_parse absl::status absl::statusor absl::str_format
+  absl::strings absl::synchronization absl::time absl::random_random
+  absl::hash)
+
+# --- zlib, libjpeg, libpng, threads ----------------------------------------
+find_package(ZLIB QUIET)
+if(ZLIB_FOUND)
+  add_library(simclr_ext_zlib INTERFACE)
+  target_link_libraries(simclr_ext_zlib INTERFACE ZLIB::ZLIB)
+endif()
+
+find_package(JPEG QUIET)
+if(JPEG_FOUND)
+  add_library(simclr_ext_lib_jpeg INTERFACE)
+  target_link_libraries(simclr_ext_lib_jpeg INTERFACE JPEG::JPEG)
+endif()
+
+find_package(PNG QUIET)
+if(PNG_FOUND)
+  add_library(simclr_ext_lib_png INTERFACE)
+  target_link_libraries(simclr_ext_lib_png INTERFACE PNG::PNG)
+endif()
+
+find_package(Threads REQUIRED)
+add_library(simclr_ext_lib_pthread INTERFACE)
+target_link_libraries(simclr_ext_lib_pthread INTERFACE Threads::Threads)
