@@ -18,7 +18,6 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
-#include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 
 #include "absl/flags/flag.h"
@@ -28,6 +27,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/metrics_http_server.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/coordinator_metrics.h"
 #include "coordinator/job_service.h"
@@ -96,16 +96,13 @@ int main(int argc, char** argv) {
   if (!coordinator.ok()) return Fail(std::string(coordinator.status().message()));
   metrics.Attach(coordinator->get());
 
-  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<simclr::MetricsHttpServer> metrics_server;
   const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   if (!metrics_listen.empty()) {
-    try {
-      exposer = std::make_unique<prometheus::Exposer>(metrics_listen);
-    } catch (const std::exception& e) {
-      return Fail(absl::StrCat("--metrics_listen: cannot listen on ", metrics_listen, ": ", e.what()));
-    }
-    exposer->RegisterCollectable(registry);
-    exposer->RegisterCollectable(metrics.StateCollectable());
+    auto server =
+        simclr::MetricsHttpServer::Start(metrics_listen, {registry, metrics.StateCollectable()});
+    if (!server.ok()) return Fail(absl::StrCat("--metrics_listen: ", server.status().message()));
+    metrics_server = *std::move(server);
   }
 
   simclr::coordinator::JobServiceImpl job_service(coordinator->get());

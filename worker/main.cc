@@ -22,7 +22,6 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
-#include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 #include <torch/utils.h>
 
@@ -33,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
+#include "common/metrics_http_server.h"
 #include "model/distributed/process_group.h"
 #include "worker/agent.h"
 #include "worker/coordinator_connection.h"
@@ -97,16 +97,13 @@ int main(int argc, char** argv) {
 
   auto registry = std::make_shared<prometheus::Registry>();
   simclr::worker::WorkerMetrics metrics(*registry, "");
-  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<simclr::MetricsHttpServer> metrics_server;
   const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   if (!metrics_listen.empty()) {
-    try {
-      exposer = std::make_unique<prometheus::Exposer>(metrics_listen);
-    } catch (const std::exception& e) {
-      return Fail(absl::StrCat("--metrics_listen: cannot listen on ", metrics_listen, ": ", e.what()));
-    }
-    exposer->RegisterCollectable(registry);
-    exposer->RegisterCollectable(simclr::worker::WorkerMetrics::ProcessCollectable());
+    auto server = simclr::MetricsHttpServer::Start(
+        metrics_listen, {registry, simclr::worker::WorkerMetrics::ProcessCollectable()});
+    if (!server.ok()) return Fail(absl::StrCat("--metrics_listen: ", server.status().message()));
+    metrics_server = *std::move(server);
   }
 
   std::unique_ptr<grpc::Server> health_server;
