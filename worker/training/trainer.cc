@@ -1,12 +1,14 @@
 #include "worker/training/trainer.h"
 
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <utility>
 
 #include <ATen/autocast_mode.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "model/checkpoint/checkpoint.h"
 #include "model/distributed/collectives.h"
@@ -94,6 +96,12 @@ absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
   model.train();
   std::string last_checkpoint;
   double images_per_second = 0;
+  // Rank 0 keeps a per-step log next to the checkpoints (one JSON object per
+  // line), the job's training curve for later comparison and plotting.
+  std::ofstream step_log;
+  if (options.rank == 0) {
+    step_log.open(options.artifact_dir + "/steps.jsonl", std::ios::app);
+  }
   const int views = parts.objective->views_per_example();
 
   for (int64_t step = options.start_step; step < options.total_steps; ++step) {
@@ -161,6 +169,13 @@ absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
     stats.communication_seconds = Seconds(synced - computed);
     stats.extra = out.metrics;
     if (parts.observer != nullptr) parts.observer->OnStep(parts.labels, stats);
+    if (step_log.is_open()) {
+      step_log << absl::StrFormat(
+                      "{\"step\": %d, \"epoch\": %.6g, \"loss\": %.17g, \"lr\": %.17g, "
+                      "\"images_per_second\": %.6g}\n",
+                      stats.step, stats.epoch, loss, lr, images_per_second)
+               << std::flush;
+    }
 
     std::string checkpoint;
     const bool last = step + 1 == options.total_steps;

@@ -42,9 +42,9 @@ absl::StatusOr<std::unique_ptr<model::Optimizer>> MakeOptimizer(
   return std::unique_ptr<model::Optimizer>(std::move(lars));
 }
 
-// What the task trains on: labelled subsets for the kinds that use labels,
-// every training image otherwise (pretrain, distill).
-model::SubsetOptions TrainSubset(const v1::JobSpec& spec) {
+// The labelled subset of `base` for the kinds that train on labels; every
+// example otherwise (pretrain, distill train on unlabelled images).
+model::SubsetOptions LabelledSubset(const v1::JobSpec& spec) {
   model::SubsetOptions subset;
   const bool labelled = IsKind(spec, "finetune") || IsKind(spec, "linear_eval") ||
                         IsKind(spec, "supervised");
@@ -52,7 +52,6 @@ model::SubsetOptions TrainSubset(const v1::JobSpec& spec) {
     subset.fraction = spec.data().has_label_fraction() ? spec.data().label_fraction() : 0.0;
     subset.index_file = spec.data().label_index_file();
   }
-  subset.max_examples = spec.data().max_train_examples();
   subset.seed = static_cast<uint64_t>(spec.train().seed());
   return subset;
 }
@@ -73,8 +72,14 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
                    model::OpenDataset(spec.data().dataset(), spec.data().path(), "train"));
   ASSIGN_OR_RETURN(std::unique_ptr<model::Dataset> test,
                    model::OpenDataset(spec.data().dataset(), spec.data().path(), "test"));
+  // data.max_train_examples limits the split first (a prefix), then the
+  // labelled subset is drawn from what is left.
+  model::SubsetOptions prefix;
+  prefix.max_examples = spec.data().max_train_examples();
+  ASSIGN_OR_RETURN(std::unique_ptr<model::SubsetDataset> split,
+                   model::MakeSubset(train.get(), prefix));
   ASSIGN_OR_RETURN(std::unique_ptr<model::SubsetDataset> examples,
-                   model::MakeSubset(train.get(), TrainSubset(spec)));
+                   model::MakeSubset(split.get(), LabelledSubset(spec)));
   const int64_t image_size = spec.model().image_size() > 0 ? spec.model().image_size()
                                                            : train->height();
   const int64_t global_batch = spec.train().batch_size();

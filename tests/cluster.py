@@ -1,0 +1,177 @@
+"""A local SimCLR cluster for multi-process tests: a real simclr-coordinator
+and real simclr-worker processes on free loopback ports, driven through the
+real simclrctl. Every process is killed when the cluster is closed.
+
+    with Cluster(workers=2) as c:
+        ids = c.submit(SPEC_YAML)
+        c.watch("my-job")
+        job = c.job("my-job")
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import xml.etree.ElementTree as ET
+
+RUNFILES = os.environ.get("TEST_SRCDIR", "")
+WORKSPACE = os.environ.get("TEST_WORKSPACE", "simclr")
+
+
+def runfile(path):
+    """Absolute path of a data dependency (e.g. 'coordinator/simclr-coordinator')."""
+    if RUNFILES:
+        candidate = os.path.join(RUNFILES, WORKSPACE, path)
+        if os.path.exists(candidate):
+            return candidate
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.join(root, "bazel-bin", path)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout, what):
+    """Polls `predicate` until it is true; fails naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+
+
+class Cluster:
+    def __init__(self, workers=2, heartbeat="500ms", state_dir=None, threads=1):
+        self.tmp = tempfile.mkdtemp(prefix="simclr-cluster-", dir=os.environ.get("TEST_TMPDIR"))
+        self.state_dir = state_dir or os.path.join(self.tmp, "state")
+        self.heartbeat = heartbeat
+        self.threads = threads
+        self.port = free_port()
+        self.address = "127.0.0.1:%d" % self.port
+        self.metrics_port = free_port()
+        self.coordinator = None
+        self.workers = []
+        self.worker_metrics_ports = []
+        self.start_coordinator()
+        for _ in range(workers):
+            self.add_worker()
+        wait_until(lambda: len([w for w in self.get("workers") if w["state"] == "IDLE"]) == workers,
+                   60, "%d idle workers" % workers)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def log(self, name):
+        return open(os.path.join(self.tmp, name + ".log"), "ab")
+
+    def start_coordinator(self):
+        self.coordinator = subprocess.Popen(
+            [runfile("coordinator/simclr-coordinator"), "--listen=" + self.address,
+             "--metrics_listen=127.0.0.1:%d" % self.metrics_port, "--state_dir=" + self.state_dir,
+             "--heartbeat_interval=" + self.heartbeat],
+            stdout=self.log("coordinator"), stderr=subprocess.STDOUT)
+        wait_until(lambda: self.ctl("get", "workers", check=False).returncode == 0, 30,
+                   "the coordinator to answer")
+
+    def kill_coordinator(self):
+        self.coordinator.send_signal(signal.SIGKILL)
+        self.coordinator.wait()
+
+    def add_worker(self):
+        index = len(self.workers)
+        port = free_port()
+        self.worker_metrics_ports.append(port)
+        self.workers.append(subprocess.Popen(
+            [runfile("worker/simclr-worker"), "--coordinator=" + self.address,
+             "--metrics_listen=127.0.0.1:%d" % port,
+             "--work_dir=" + os.path.join(self.tmp, "worker-%d" % index),
+             "--threads=%d" % self.threads],
+            stdout=self.log("worker-%d" % index), stderr=subprocess.STDOUT))
+
+    def kill_worker(self, worker_id):
+        """SIGKILLs the process that registered as `worker_id`."""
+        for i, proc in enumerate(self.workers):
+            with open(os.path.join(self.tmp, "worker-%d.log" % i), errors="replace") as f:
+                ids = [line.split("registered as ")[1].split()[0]
+                       for line in f if "registered as " in line]
+            if ids and ids[-1] == worker_id and proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                return
+        raise AssertionError("no live process registered as " + worker_id)
+
+    def close(self):
+        for p in self.workers + [self.coordinator]:
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+
+    def ctl(self, *args, stdin=None, check=True):
+        result = subprocess.run([runfile("client/simclrctl"), "--coordinator=" + self.address] +
+                                list(args), input=stdin, capture_output=True, text=True,
+                                timeout=600)
+        if check and result.returncode != 0:
+            raise AssertionError("simclrctl %s failed (%d): %s%s" % (
+                " ".join(args), result.returncode, result.stdout, result.stderr))
+        return result
+
+    def submit(self, yaml_text):
+        return self.ctl("submit", "-f", "-", stdin=yaml_text).stdout.split()
+
+    def get(self, what, name=None):
+        args = ["get", what] + ([name] if name else []) + ["-o", "json"]
+        return json.loads(self.ctl(*args).stdout)
+
+    def job(self, name):
+        return self.get("job", name)
+
+    def watch(self, name, timeout=600):
+        return subprocess.run([runfile("client/simclrctl"), "--coordinator=" + self.address,
+                               "watch", name], capture_output=True, text=True, timeout=timeout)
+
+    def logs(self):
+        out = []
+        for name in sorted(os.listdir(self.tmp)):
+            if name.endswith(".log"):
+                with open(os.path.join(self.tmp, name), errors="replace") as f:
+                    out.append("=== %s\n%s" % (name, f.read()[-3000:]))
+        return "\n".join(out)
+
+
+def main():
+    """Runs the caller's unittest cases; writes JUnit XML for Bazel when asked."""
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules["__main__"])
+    tests = list(_tests(suite))  # running the suite drops its references
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    xml_path = os.environ.get("XML_OUTPUT_FILE")
+    if xml_path:
+        root = ET.Element("testsuites", name="AllTests")
+        suite_el = ET.SubElement(root, "testsuite", name="python")
+        failed = {t.id(): tb for t, tb in result.failures + result.errors}
+        for test in tests:
+            case = ET.SubElement(suite_el, "testcase", name=test.id().split(".")[-1],
+                                 classname=type(test).__name__, status="run")
+            if test.id() in failed:
+                ET.SubElement(case, "failure", message="failed").text = failed[test.id()]
+        ET.ElementTree(root).write(xml_path)
+    sys.exit(0 if result.wasSuccessful() else 1)
+
+
+def _tests(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from _tests(t)
+        else:
+            yield t

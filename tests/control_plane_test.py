@@ -1,0 +1,109 @@
+"""The control plane end to end: real coordinator, 2 real workers, real simclrctl.
+
+A world_size-2 job succeeds; the coordinator is killed with SIGKILL and
+restarted on the same state_dir and still knows the job; invalid spec files
+are rejected with exit code 2 and store nothing; a lost worker fails its job
+with a reason naming it; a cancelled job frees its workers.
+"""
+import os
+import unittest
+
+from cluster import Cluster, wait_until
+
+TINY = """
+name: {name}
+kind: pretrain
+world_size: {world_size}
+max_restarts: {max_restarts}
+model: {{depth: 18, width_multiplier: 0.125, proj_head_layers: 2, proj_dim: 16}}
+data: {{dataset: fashion-mnist, max_train_examples: 1024, max_test_examples: 256}}
+optimizer: {{name: lars, base_lr: 0.3, warmup_epochs: 0}}
+train: {{batch_size: 32, epochs: 1, max_steps: {steps}, temperature: 0.2, seed: 3, checkpoint_every_steps: 2}}
+"""
+
+
+def tiny(name, world_size=2, steps=4, max_restarts=0):
+    return TINY.format(name=name, world_size=world_size, steps=steps, max_restarts=max_restarts)
+
+
+class ControlPlaneTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Cluster(workers=2)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.close()
+
+    def test_1_gang_job_succeeds_and_survives_a_coordinator_kill(self):
+        c = self.cluster
+        ids = c.submit(tiny("gang"))
+        self.assertEqual(len(ids), 1)
+        watched = c.watch("gang")
+        self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
+        self.assertIn("SUCCEEDED", watched.stdout)
+        before = c.job("gang")
+        self.assertEqual(before["state"], "SUCCEEDED")
+        self.assertEqual(before["world_size"], 2)
+        self.assertEqual(len(before["workers"]), 2)
+        self.assertEqual(before["progress"]["step"], 4)
+        self.assertTrue(os.path.exists(before["checkpoint"]), before["checkpoint"])
+        self.assertGreaterEqual(before["metrics"]["top1"], 0.0)
+
+        c.kill_coordinator()
+        c.start_coordinator()
+        after = c.job(ids[0])
+        for field in ("id", "name", "state", "attempts", "workers", "checkpoint", "finished_at"):
+            self.assertEqual(after[field], before[field], field)
+        self.assertEqual(after["progress"]["step"], 4)
+        # The workers find the new coordinator and register again.
+        wait_until(lambda: len([w for w in c.get("workers") if w["state"] == "IDLE"]) == 2, 30,
+                   "the workers to re-register")
+
+    def test_2_invalid_specs_exit_2_and_store_nothing(self):
+        c = self.cluster
+        count = len(c.get("jobs"))
+        cases = {
+            "unknown field": (tiny("u1").replace("seed: 3", "seed: 3, sede: 4"), "sede"),
+            "world_size 0": (tiny("u2", world_size=0), "world_size"),
+            "unknown kind": (tiny("u3").replace("kind: pretrain", "kind: pretrian"), "kind"),
+            "missing parent": ("name: u4\nkind: finetune\n", "parent"),
+            "parent cycle": ("name: a\nkind: finetune\nparent: b\n---\nname: b\nkind: finetune\nparent: a\n",
+                             "cycle"),
+            "yaml syntax": ("name: [unclosed\n", "line"),
+            "duplicate name": (tiny("dup") + "---\n" + tiny("dup"), "dup"),
+        }
+        for label, (text, mentioned) in cases.items():
+            result = c.ctl("submit", "-f", "-", stdin=text, check=False)
+            self.assertEqual(result.returncode, 2, "%s: %s%s" % (label, result.stdout, result.stderr))
+            self.assertIn(mentioned, result.stderr, label)
+        self.assertEqual(len(c.get("jobs")), count)
+
+    def test_3_a_lost_worker_fails_its_job_naming_it(self):
+        c = self.cluster
+        c.submit(tiny("lost", steps=100000))
+        job = wait_until(lambda: (lambda j: j if j["progress"]["step"] >= 1 else None)(c.job("lost")),
+                         120, "the job to make progress")
+        victim = job["workers"][1]
+        c.kill_worker(victim)
+        final = wait_until(lambda: (lambda j: j if j["state"] == "FAILED" else None)(c.job("lost")),
+                           60, "the job to fail")
+        self.assertRegex(final["reason"], r"worker w-\d+ lost|rank \d on worker w-\d+ failed")
+        c.add_worker()
+
+    def test_4_cancel_frees_the_gang(self):
+        c = self.cluster
+        wait_until(lambda: len([w for w in c.get("workers") if w["state"] == "IDLE"]) >= 2, 60,
+                   "two idle workers")
+        c.submit(tiny("cancel-me", steps=100000))
+        wait_until(lambda: c.job("cancel-me")["state"] == "RUNNING", 60, "the job to run")
+        c.ctl("cancel", "cancel-me")
+        self.assertEqual(c.job("cancel-me")["state"], "CANCELLED")
+        self.assertEqual(c.watch("cancel-me").returncode, 1)
+        wait_until(lambda: len([w for w in c.get("workers") if w["state"] == "IDLE"]) >= 2, 30,
+                   "the workers to be idle again")
+
+
+if __name__ == "__main__":
+    import cluster
+    cluster.main()

@@ -1,0 +1,111 @@
+"""The paper's pipeline through the service on a small slice of Fashion-MNIST:
+pretrain (world size 2) -> finetune on 10% of the labels -> distill, each
+checked through the metrics it reports; and a world_size-2 pretraining run
+that reproduces the world_size-1 run with the same global batch step for step.
+"""
+import json
+import math
+import os
+import unittest
+
+from cluster import Cluster
+
+PIPELINE = """
+name: pre
+kind: pretrain
+world_size: 2
+model: {depth: 18, width_multiplier: 0.125, proj_head_layers: 2, proj_dim: 16}
+data: {dataset: fashion-mnist, max_train_examples: 2048, max_test_examples: 512}
+optimizer: {name: lars, base_lr: 1.0, warmup_epochs: 0}
+train: {batch_size: 64, epochs: 1, max_steps: 6, temperature: 0.2, seed: 5, checkpoint_every_steps: 3}
+---
+name: ft
+kind: finetune
+parent: pre
+data: {dataset: fashion-mnist, label_fraction: 0.1, max_train_examples: 2048, max_test_examples: 512}
+finetune: {from_head_layer: 1}
+optimizer: {name: sgd, base_lr: 0.05, lr_scaling: sqrt}
+train: {batch_size: 32, epochs: 1, seed: 5}
+---
+name: kd
+kind: distill
+teacher: ft
+model: {depth: 18, width_multiplier: 0.125, proj_head_layers: 1, proj_dim: 16}
+data: {dataset: fashion-mnist, max_train_examples: 1024, max_test_examples: 512}
+distill: {temperature: 1.0}
+optimizer: {name: sgd, base_lr: 0.05, lr_scaling: sqrt, weight_decay: 0}
+train: {batch_size: 32, epochs: 1, max_steps: 5, seed: 5}
+"""
+
+EQUIVALENCE = """
+name: same-{world_size}
+kind: pretrain
+world_size: {world_size}
+model: {{depth: 18, width_multiplier: 0.125, proj_head_layers: 2, proj_dim: 16}}
+data: {{dataset: fashion-mnist, max_train_examples: 1024, max_test_examples: 64}}
+optimizer: {{name: lars, base_lr: 1.0, warmup_epochs: 0}}
+train: {{batch_size: 32, epochs: 1, max_steps: 5, temperature: 0.2, precision: fp32, seed: 11}}
+"""
+
+
+def steps(job):
+    with open(os.path.join(job["artifact_dir"], "steps.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+class PipelineTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Cluster(workers=2)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.close()
+
+    def test_pretrain_finetune_distill_report_their_metrics(self):
+        c = self.cluster
+        self.assertEqual(len(c.submit(PIPELINE)), 3)
+        watched = c.watch("kd", timeout=900)
+        self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
+        pre, ft, kd = c.job("pre"), c.job("ft"), c.job("kd")
+        for job in (pre, ft, kd):
+            self.assertEqual(job["state"], "SUCCEEDED", job)
+            for metric in ("loss", "lr", "images_per_second", "top1", "top5"):
+                self.assertIn(metric, job["metrics"], (job["name"], metric))
+            self.assertTrue(0.0 <= job["metrics"]["top1"] <= job["metrics"]["top5"] <= 1.0, job)
+            self.assertTrue(math.isfinite(job["metrics"]["loss"]))
+            self.assertEqual(job["metrics"]["test_examples"], 512)
+            self.assertTrue(os.path.exists(job["checkpoint"]), job["checkpoint"])
+        self.assertEqual(len(pre["workers"]), 2)
+        self.assertEqual(pre["progress"]["total_steps"], 6)
+        self.assertIn("contrastive_accuracy", pre["metrics"])
+        # 10% of the first 2048 examples, class-balanced (about 205), in
+        # batches of 32: about 6 steps, not the 64 of all 2048.
+        self.assertIn(ft["progress"]["total_steps"], (5, 6, 7))
+        self.assertEqual(ft["parent_id"], pre["id"])
+        self.assertEqual(ft["spec"]["model"]["depth"], 18)  # inherited
+        self.assertIn("teacher_agreement", kd["metrics"])
+        log = steps(pre)
+        self.assertEqual([s["step"] for s in log], list(range(1, 7)))
+
+    def test_world_size_two_reproduces_world_size_one(self):
+        c = self.cluster
+        c.submit(EQUIVALENCE.format(world_size=1) + "---\n" + EQUIVALENCE.format(world_size=2))
+        for name in ("same-1", "same-2"):
+            watched = c.watch(name, timeout=600)
+            self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
+        one, two = steps(c.job("same-1")), steps(c.job("same-2"))
+        self.assertEqual(len(one), 5)
+        self.assertEqual(len(two), 5)
+        for a, b in zip(one, two):
+            self.assertAlmostEqual(a["lr"], b["lr"], places=12)
+            self.assertLess(abs(a["loss"] - b["loss"]), 1e-4 * abs(a["loss"]),
+                            "step %d: world size 1 loss %r, world size 2 loss %r" % (
+                                a["step"], a["loss"], b["loss"]))
+        # The losses change from step to step: the comparison is not vacuous.
+        self.assertGreater(abs(one[0]["loss"] - one[-1]["loss"]), 1e-3)
+
+
+if __name__ == "__main__":
+    import cluster
+    cluster.main()
