@@ -20,6 +20,11 @@
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
+#include <torch/version.h>
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#endif
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -111,6 +116,52 @@ absl::Status FromException(const std::exception& e, absl::string_view what) {
   return absl::UnavailableError(message);
 }
 
+#if TORCH_VERSION_MAJOR >= 2
+// NOTE [c10d backends in PyTorch 2.x]
+// LibTorch 1.13 (Debian's) has ProcessGroupGloo/NCCL derive from
+// c10d::ProcessGroup, so the backend is the group. From PyTorch 2.0 they
+// derive from c10d::Backend, and a c10d::ProcessGroup dispatches each
+// collective to the backend registered for the tensors' device type. The
+// ProcessGroup constructor also changed within 2.x: up to about 2.5 it takes
+// ProcessGroup::Options (whose backend name sets the default backend), later
+// only (store, rank, size) followed by setDefaultBackend(). The two overloads
+// below pick whichever the LibTorch at hand has.
+template <typename Group>
+auto NewGroup(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
+              const std::string& backend, std::chrono::milliseconds timeout,
+              int /*preferred*/)
+    -> decltype(c10::make_intrusive<Group>(
+        store, rank, size,
+        c10::make_intrusive<typename Group::Options>(backend, timeout))) {
+  return c10::make_intrusive<Group>(
+      store, rank, size,
+      c10::make_intrusive<typename Group::Options>(backend, timeout));
+}
+
+template <typename Group>
+c10::intrusive_ptr<Group> NewGroup(const c10::intrusive_ptr<c10d::Store>& store,
+                                   int rank, int size,
+                                   const std::string& backend,
+                                   std::chrono::milliseconds /*timeout*/,
+                                   long /*fallback*/) {
+  auto group = c10::make_intrusive<Group>(store, rank, size);
+  group->setDefaultBackend(Group::strToBackendType(backend));
+  return group;
+}
+
+// A ProcessGroup whose collectives on `device` tensors run on `backend`.
+c10::intrusive_ptr<c10d::ProcessGroup> WrapBackend(
+    const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
+    const std::string& name, c10d::ProcessGroup::BackendType type,
+    c10::DeviceType device, c10::intrusive_ptr<c10d::Backend> backend,
+    std::chrono::milliseconds timeout) {
+  c10::intrusive_ptr<c10d::ProcessGroup> group =
+      NewGroup<c10d::ProcessGroup>(store, rank, size, name, timeout, 0);
+  group->setBackend(device, type, backend);
+  return group;
+}
+#endif  // TORCH_VERSION_MAJOR >= 2
+
 }  // namespace
 
 absl::StatusOr<c10::intrusive_ptr<c10d::ProcessGroup>> CreateProcessGroup(
@@ -161,16 +212,36 @@ absl::StatusOr<c10::intrusive_ptr<c10d::ProcessGroup>> CreateProcessGroup(
           local.empty()
               ? c10d::ProcessGroupGloo::createDefaultDevice()
               : c10d::ProcessGroupGloo::createDeviceForHostname(local));
+#if TORCH_VERSION_MAJOR >= 2
+      return WrapBackend(prefixed, options.rank, options.world_size, "gloo",
+                         c10d::ProcessGroup::BackendType::GLOO,
+                         c10::DeviceType::CPU,
+                         c10::make_intrusive<c10d::ProcessGroupGloo>(
+                             prefixed, options.rank, options.world_size,
+                             gloo_options),
+                         timeout);
+#else
       return c10::intrusive_ptr<c10d::ProcessGroup>(
           c10::make_intrusive<c10d::ProcessGroupGloo>(
               prefixed, options.rank, options.world_size, gloo_options));
+#endif
     }
 #ifdef USE_C10D_NCCL
     auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
     nccl_options->timeout = timeout;
+#if TORCH_VERSION_MAJOR >= 2
+    return WrapBackend(prefixed, options.rank, options.world_size, "nccl",
+                       c10d::ProcessGroup::BackendType::NCCL,
+                       c10::DeviceType::CUDA,
+                       c10::make_intrusive<c10d::ProcessGroupNCCL>(
+                           prefixed, options.rank, options.world_size,
+                           nccl_options),
+                       timeout);
+#else
     return c10::intrusive_ptr<c10d::ProcessGroup>(
         c10::make_intrusive<c10d::ProcessGroupNCCL>(
             prefixed, options.rank, options.world_size, nccl_options));
+#endif
 #endif
   } catch (const std::exception& e) {
     return FromException(e, context);
