@@ -39,26 +39,38 @@ wait_until 60 "Prometheus to scrape all three targets" \
   bash -c "curl -fsS '$prom/api/v1/query' --data-urlencode 'query=count(up == 1) == 3' | grep -q '\"result\":\[{'"
 
 start_time=$(date +%s)
-cat > "$TEST_TMPDIR/job.yaml" <<SPEC
+# Two jobs: the second queues behind the first, so the queue-wait histogram
+# (created at its first observation) also records an increase.
+cat > "$TEST_TMPDIR/jobs.yaml" <<SPEC
 name: observed
 kind: pretrain
 world_size: 2
 model: {depth: 18, width_multiplier: 0.125}
 data: {dataset: fashion-mnist, path: /usr/share/datasets/fashion-mnist, max_train_examples: 2048, max_test_examples: 512}
 train: {batch_size: 32, max_steps: 40, seed: 1, checkpoint_every_steps: 10}
+---
+name: queued-behind
+kind: pretrain
+world_size: 2
+model: {depth: 18, width_multiplier: 0.125}
+data: {dataset: fashion-mnist, path: /usr/share/datasets/fashion-mnist, max_train_examples: 1024, max_test_examples: 256}
+train: {batch_size: 32, max_steps: 10, seed: 2}
 SPEC
-job=$("$CTL" --coordinator="$coord" submit -f "$TEST_TMPDIR/job.yaml") || fail "submit: $job"
-job=$(tr -d '[:space:]' <<<"$job")
+ids=$("$CTL" --coordinator="$coord" submit -f "$TEST_TMPDIR/jobs.yaml") || fail "submit: $ids"
+read -r -d '' job job2 <<<"$ids"
+[[ -n $job && -n $job2 ]] || fail "submit printed: $ids"
 # A request that fails (NOT_FOUND), so the RPC error panels have a series.
 "$CTL" --coordinator="$coord" get job no-such-job > /dev/null 2>&1 && fail "get job no-such-job succeeded"
 
-state=$(wait_job_final "$CTL" "$coord" "$job" 150)
-[[ $state == SUCCEEDED ]] || fail "job $job ended $state: $("$CTL" --coordinator="$coord" get job "$job" -o json)"
-# Prometheus has scraped the end of the run: the job counted as finished and
-# the last evaluation present.
-wait_until 30 "Prometheus to see the job finish" bash -c \
-  "curl -fsS '$prom/api/v1/query' --data-urlencode 'query=sum(simclr_coordinator_jobs_finished_total{state=\"SUCCEEDED\"}) == 1 and on() count(simclr_worker_top1) > 0' | grep -q '\"result\":\[{'"
-end_time=$(date +%s)
+for j in "$job" "$job2"; do
+  state=$(wait_job_final "$CTL" "$coord" "$j" 150)
+  [[ $state == SUCCEEDED ]] || fail "job $j ended $state: $("$CTL" --coordinator="$coord" get job "$j" -o json)"
+done
+# Prometheus has scraped the end of the run: both jobs counted as finished
+# and the last evaluation present.
+wait_until 30 "Prometheus to see the jobs finish" bash -c \
+  "curl -fsS '$prom/api/v1/query' --data-urlencode 'query=sum(simclr_coordinator_jobs_finished_total{state=\"SUCCEEDED\"}) == 2 and on() count(simclr_worker_top1) > 0' | grep -q '\"result\":\[{'"
+end_time=$(date +%s.%N)
 
 /usr/bin/python3 tests/observability/e2e_queries.py --prometheus "$prom" \
   --start "$((start_time - 5))" --end "$end_time" --expect-job "$job" \
