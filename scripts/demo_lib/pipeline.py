@@ -1,0 +1,78 @@
+"""Writes the demo's job file: the SimCLRv2 pipeline on Fashion-MNIST and the
+supervised baselines it is compared with, sized by mode.
+
+Usage: pipeline.py quick|default|full > pipeline.yaml
+"""
+import sys
+
+# Per mode: pretraining epochs, fine-tuning epochs (1% / 10%), supervised
+# epochs on 100%, distillation epochs, and data slices for a fast first look.
+MODES = {
+    # First contact and CI: a few hundred steps in all, on slices.
+    "quick": dict(pre_epochs=1, ft1_epochs=10, ft10_epochs=2, sup100_epochs=0.25,
+                  kd_epochs=0.25, lin_epochs=0.25, train_slice=8192, test_slice=2000),
+    # The README's main command: at most 20 minutes on 2 cores.
+    "default": dict(pre_epochs=4, ft1_epochs=30, ft10_epochs=6, sup100_epochs=1,
+                    kd_epochs=1, lin_epochs=1, train_slice=0, test_slice=0),
+    # Closer to what the recipe can reach.
+    "full": dict(pre_epochs=20, ft1_epochs=60, ft10_epochs=15, sup100_epochs=5,
+                 kd_epochs=4, lin_epochs=3, train_slice=0, test_slice=0),
+}
+
+TEACHER = "{depth: 18, width_multiplier: 0.25, proj_head_layers: 3, proj_dim: 64}"
+STUDENT = "{depth: 18, width_multiplier: 0.125, proj_head_layers: 1, proj_dim: 64}"
+
+
+def data(m, fraction=None):
+    parts = ["dataset: fashion-mnist"]
+    if fraction is not None:
+        parts.append("label_fraction: %g" % fraction)
+    if m["train_slice"]:
+        parts.append("max_train_examples: %d" % m["train_slice"])
+    if m["test_slice"]:
+        parts.append("max_test_examples: %d" % m["test_slice"])
+    return "{%s}" % ", ".join(parts)
+
+
+def job(**fields):
+    return "\n".join("%s: %s" % (k, v) for k, v in fields.items()) + "\n"
+
+
+def pipeline(mode):
+    m = MODES[mode]
+    tuning = "{name: lars, base_lr: 0.05, lr_scaling: sqrt, weight_decay: 0, warmup_epochs: 0}"
+    docs = [
+        job(name="demo-pretrain", kind="pretrain", world_size=2, priority=10, model=TEACHER,
+            data=data(m),
+            optimizer="{name: lars, base_lr: 0.3, lr_scaling: linear, weight_decay: 1.0e-6, "
+                      "warmup_epochs: 0.5}",
+            train="{batch_size: 512, epochs: %g, temperature: 0.2, precision: bf16, seed: 7, "
+                  "color_jitter_strength: 0.5, checkpoint_every_steps: 100}" % m["pre_epochs"]),
+    ]
+    for pct, epochs in ((1, m["ft1_epochs"]), (10, m["ft10_epochs"])):
+        docs.append(job(name="demo-finetune-%dpct" % pct, kind="finetune", parent="demo-pretrain",
+                        priority=5, data=data(m, pct / 100.0), finetune="{from_head_layer: 1}",
+                        optimizer=tuning,
+                        train="{batch_size: 64, epochs: %g, precision: bf16, seed: 7}" % epochs))
+    docs.append(job(name="demo-linear-eval", kind="linear_eval", parent="demo-pretrain",
+                    priority=5, data=data(m, 1.0),
+                    optimizer="{name: sgd, base_lr: 0.1, lr_scaling: sqrt, weight_decay: 0}",
+                    train="{batch_size: 256, epochs: %g, precision: bf16, seed: 7}" % m["lin_epochs"]))
+    docs.append(job(name="demo-distill", kind="distill", teacher="demo-finetune-10pct", priority=5,
+                    model=STUDENT, data=data(m), distill="{temperature: 1.0}",
+                    optimizer="{name: lars, base_lr: 0.05, lr_scaling: sqrt, weight_decay: 0, "
+                              "warmup_epochs: 0}",
+                    train="{batch_size: 128, epochs: %g, precision: bf16, seed: 7}" % m["kd_epochs"]))
+    # Baselines: the same encoder from scratch, same optimizer and budget.
+    for pct, epochs in ((1, m["ft1_epochs"]), (10, m["ft10_epochs"]), (100, m["sup100_epochs"])):
+        docs.append(job(name="demo-supervised-%dpct" % pct, kind="supervised", priority=0,
+                        model=TEACHER, data=data(m, pct / 100.0), optimizer=tuning,
+                        train="{batch_size: 64, epochs: %g, precision: bf16, seed: 7}" % epochs))
+    return "---\n".join(docs)
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1] if len(sys.argv) > 1 else "default"
+    if mode not in MODES:
+        sys.exit("pipeline.py: mode: got %r, expected one of %s" % (mode, ", ".join(MODES)))
+    sys.stdout.write(pipeline(mode))
