@@ -52,9 +52,13 @@ std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model
   excluded.exclude_from_adaptation = true;
   for (const auto& item : model.named_parameters(/*recurse=*/true)) {
     const std::string& name = item.key();
-    if (classifier_only && name.rfind("fc.", 0) != 0) continue;
+    const bool in_classifier = name.rfind("fc.", 0) == 0;
+    if (classifier_only && !in_classifier) continue;
     if (HeadLayerOf(name) > head_layers_used) continue;
-    model::ParamGroup& group = item.value().dim() >= 2 ? weights : excluded;
+    // The classifier is excluded from adaptation, as the official SimCLR code
+    // excludes its supervised head: it starts near zero, and a trust ratio
+    // proportional to its tiny norm would keep it there.
+    model::ParamGroup& group = item.value().dim() >= 2 && !in_classifier ? weights : excluded;
     group.names.push_back(name);
     group.params.push_back(item.value());
   }

@@ -26,7 +26,7 @@ model::ModelOptions ModelOptionsFor(const v1::ModelSpec& model, const v1::JobSpe
                                     int64_t num_classes);
 
 // The parameters a job trains, split for LARS: [0] conv/linear weights
-// (adapted, decayed), [1] BN parameters and biases (excluded). Head layers
+// (adapted, decayed), [1] BN parameters, biases and the classifier (excluded). Head layers
 // past `head_layers_used` are left out (they are never run: a classifier at
 // layer k runs the head up to k), and so are the encoder and head when
 // `classifier_only` (linear evaluation).
