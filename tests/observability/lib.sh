@@ -16,6 +16,10 @@ obs_cleanup() {
   wait 2>/dev/null
 }
 trap obs_cleanup EXIT
+# A signal from outside (a timeout, someone's cleanup) says so in the log.
+OBS_STAGE="start-up"
+trap 'echo "FAIL: terminated by SIGTERM from outside the test during: $OBS_STAGE" >&2; exit 143' TERM
+trap 'echo "FAIL: interrupted during: $OBS_STAGE" >&2; exit 130' INT
 
 fail() {
   echo "FAIL: $*" >&2
@@ -46,6 +50,7 @@ start() {
 wait_until() {
   local timeout=$1 what=$2
   shift 2
+  OBS_STAGE="waiting for $what"
   local deadline=$((SECONDS + timeout))
   until "$@" > /dev/null 2>&1; do
     ((SECONDS < deadline)) || fail "timed out after ${timeout}s waiting for $what"
@@ -65,6 +70,7 @@ job_state() {
 wait_job_final() {
   local ctl=$1 coordinator=$2 job=$3 timeout=$4 state=""
   local deadline=$((SECONDS + timeout))
+  OBS_STAGE="waiting for job $job"
   while ((SECONDS < deadline)); do
     state=$(job_state "$ctl" "$coordinator" "$job" 2>/dev/null) || state=""
     case $state in

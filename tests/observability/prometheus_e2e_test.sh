@@ -72,6 +72,7 @@ wait_until 30 "Prometheus to see the jobs finish" bash -c \
   "curl -fsS '$prom/api/v1/query' --data-urlencode 'query=sum(simclr_coordinator_jobs_finished_total{state=\"SUCCEEDED\"}) == 2 and on() count(simclr_worker_top1) > 0' | grep -q '\"result\":\[{'"
 end_time=$(date +%s.%N)
 
+OBS_STAGE="querying Prometheus"
 /usr/bin/python3 tests/observability/e2e_queries.py --prometheus "$prom" \
   --start "$((start_time - 5))" --end "$end_time" --expect-job "$job" \
   --rules deploy/prometheus/rules/simclr-alerts.yml \
