@@ -6,13 +6,15 @@ Checks: the JSON is a dashboard Grafana can load (unique uid, unique panel
 ids, panels inside the 24-column grid); every panel queries the provisioned
 datasource uid and has at least one PromQL target; every $variable a query
 uses is defined by the dashboard or built into Grafana; every metric family
-the service exports is used by some panel or alert; and every PromQL
+the service exports is used by some panel or alert; docs/observability.md
+documents every metric, alert and panel; and every PromQL
 expression (dashboards after variable substitution, alert expressions and
 their operands) parses, checked by `promtool check rules` on a generated file
 of recording rules. Exits 1 listing every problem.
 """
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -47,6 +49,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--datasource", required=True)
     parser.add_argument("--rules", required=True)
+    parser.add_argument("--docs", required=True, help="docs/observability.md")
     parser.add_argument("dashboards", nargs="+")
     args = parser.parse_args()
     problems = []
@@ -54,7 +57,6 @@ def main():
     with open(args.datasource) as f:
         uids = {ds["uid"] for ds in yaml.safe_load(f)["datasources"]}
 
-    import json
     seen_uids = set()
     for path in args.dashboards:
         with open(path) as f:
@@ -95,6 +97,22 @@ def main():
     for metric in EXPORTED:
         if not re.search(r"\b%s(_bucket|_sum|_count)?\b" % metric, used):
             problems.append("metric %s is used by no dashboard panel and no alert" % metric)
+
+    # The reference documents every metric, alert and dashboard panel.
+    with open(args.docs) as f:
+        docs = f.read()
+    for metric in EXPORTED:
+        if "`%s`" % metric not in docs:
+            problems.append("docs: metric %s is not documented" % metric)
+    for name, _ in alerts:
+        if "\n### %s\n" % name not in docs:
+            problems.append("docs: alert %s has no '### %s' section (its runbook link)" % (name, name))
+    for path in args.dashboards:
+        with open(path) as f:
+            d = json.load(f)
+        for panel in promql_exprs._panels(d.get("panels", [])):
+            if panel.get("type") != "row" and panel["title"] not in docs:
+                problems.append("docs: panel %r of %s is not described" % (panel["title"], d["title"]))
 
     # PromQL syntax, checked by Prometheus's own parser.
     exprs = [promql_exprs.substitute(e) for _, e in panels]
