@@ -5,6 +5,7 @@
 #                       1.13 (CPU) or a pip LibTorch 2.x with CUDA and NCCL
 #   simclr_ext_abseil   Abseil from its CMake config (required)
 #   simclr_ext_zlib     zlib
+#   simclr_ext_jpeg, simclr_ext_png   libjpeg, libpng
 # and, for `linkopts = ["-l<x>"]`, simclr_ext_lib_<x> (jpeg, png, pthread).
 # A dependency that is not found leaves its target undefined; the targets that
 # need it are then skipped with a message (see SimclrMirror.cmake).
@@ -105,16 +106,19 @@ if(ZLIB_FOUND)
   target_link_libraries(simclr_ext_zlib INTERFACE ZLIB::ZLIB)
 endif()
 
+# //third_party:jpeg and :png, also reachable as linkopts -ljpeg / -lpng.
 find_package(JPEG QUIET)
 if(JPEG_FOUND)
-  add_library(simclr_ext_lib_jpeg INTERFACE)
-  target_link_libraries(simclr_ext_lib_jpeg INTERFACE JPEG::JPEG)
+  add_library(simclr_ext_jpeg INTERFACE)
+  target_link_libraries(simclr_ext_jpeg INTERFACE JPEG::JPEG)
+  add_library(simclr_ext_lib_jpeg ALIAS simclr_ext_jpeg)
 endif()
 
 find_package(PNG QUIET)
 if(PNG_FOUND)
-  add_library(simclr_ext_lib_png INTERFACE)
-  target_link_libraries(simclr_ext_lib_png INTERFACE PNG::PNG)
+  add_library(simclr_ext_png INTERFACE)
+  target_link_libraries(simclr_ext_png INTERFACE PNG::PNG)
+  add_library(simclr_ext_lib_png ALIAS simclr_ext_png)
 endif()
 
 find_package(Threads REQUIRED)

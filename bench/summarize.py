@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Summarises interleaved benchmark runs: reads the "RESULT {json}" lines that
+bench/simclr_step_bench and bench/reference/simclr_step_pytorch.py print,
+groups them by configuration, and prints per configuration the median over
+rounds of each implementation's images/s and the ratio C++ / PyTorch
+(above 1: the C++ step is faster).
+
+Usage: summarize.py RESULTS_FILE [--json OUT_FILE]
+"""
+
+import argparse
+import json
+import statistics
+import sys
+
+CONFIG_KEYS = ("device", "depth", "width", "image_size", "channels", "batch",
+               "precision", "channels_last", "threads")
+
+
+def load(path):
+    runs = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("RESULT "):
+                runs.append(json.loads(line[len("RESULT "):]))
+    return runs
+
+
+def summarize(runs):
+    groups = {}
+    for run in runs:
+        key = tuple(run[k] for k in CONFIG_KEYS)
+        groups.setdefault(key, {}).setdefault(run["impl"], []).append(run)
+    rows = []
+    for key, by_impl in groups.items():
+        row = dict(zip(CONFIG_KEYS, key))
+        for impl, impl_runs in by_impl.items():
+            ips = [r["images_per_s"] for r in impl_runs]
+            row[impl] = {
+                "rounds": len(ips),
+                "median_images_per_s": statistics.median(ips),
+                "images_per_s": ips,
+                "torch": impl_runs[0]["torch"],
+            }
+        if "cpp" in row and "pytorch" in row:
+            row["ratio_cpp_over_pytorch"] = (
+                row["cpp"]["median_images_per_s"] /
+                row["pytorch"]["median_images_per_s"])
+        rows.append(row)
+    return rows
+
+
+def describe(row):
+    return "%s ResNet-%d w%g %dx%dx%d batch %d %s%s threads %d" % (
+        row["device"], row["depth"], row["width"], row["image_size"],
+        row["image_size"], row["channels"], row["batch"], row["precision"],
+        " channels_last" if row["channels_last"] else "", row["threads"])
+
+
+def main(argv):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("results")
+    parser.add_argument("--json")
+    args = parser.parse_args(argv)
+    rows = summarize(load(args.results))
+    if not rows:
+        print("summarize: no RESULT lines in " + args.results, file=sys.stderr)
+        return 1
+    for row in rows:
+        print(describe(row))
+        for impl in ("cpp", "pytorch"):
+            if impl in row:
+                r = row[impl]
+                print("  %-8s median %8.1f images/s over %d rounds %s" %
+                      (impl, r["median_images_per_s"], r["rounds"],
+                       [round(x, 1) for x in r["images_per_s"]]))
+        if "ratio_cpp_over_pytorch" in row:
+            print("  C++/PyTorch: %.3f" % row["ratio_cpp_over_pytorch"])
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(rows, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
