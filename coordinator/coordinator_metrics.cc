@@ -18,6 +18,12 @@ const v1::JobState kStates[] = {v1::PENDING, v1::QUEUED,    v1::RUNNING,
                                 v1::SUCCEEDED, v1::FAILED, v1::CANCELLED};
 const v1::WorkerState kWorkerStates[] = {v1::IDLE, v1::BUSY, v1::LOST, v1::DRAINED};
 
+const prometheus::Histogram::BucketBoundaries& QueueWaitBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200};
+  return *buckets;
+}
+
 prometheus::ClientMetric Gauge(std::vector<prometheus::ClientMetric::Label> labels, double value) {
   prometheus::ClientMetric m;
   m.label = std::move(labels);
@@ -116,6 +122,8 @@ CoordinatorMetrics::CoordinatorMetrics(prometheus::Registry& registry, const Clo
     submitted_.Add({{"kind", kind}});
     restarts_.Add({{"kind", kind}});
     attempt_failures_.Add({{"kind", kind}});
+    // Present from the start, so rate() sees the first observation too.
+    queue_wait_.Add({{"kind", kind}}, QueueWaitBuckets());
     for (v1::JobState s : {v1::SUCCEEDED, v1::FAILED, v1::CANCELLED}) {
       finished_.Add({{"kind", kind}, {"state", v1::JobState_Name(s)}});
     }
@@ -130,11 +138,9 @@ void CoordinatorMetrics::OnTransition(const v1::Job& job, v1::JobState from) {
   const std::string& kind = job.spec().kind();
   if (from == v1::JOB_STATE_UNSPECIFIED) submitted_.Add({{"kind", kind}}).Increment();
   if (job.state() == v1::RUNNING && job.has_queued_at() && job.has_started_at()) {
-    // started_at is the first start; a restart's wait is measured the same way.
-    static const prometheus::Histogram::BucketBoundaries kBuckets = {
-        0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200};
+    // A restart's wait is measured the same way, from its queued_at.
     const absl::Duration wait = clock_->Now() - FromProto(job.queued_at());
-    queue_wait_.Add({{"kind", kind}}, kBuckets).Observe(absl::ToDoubleSeconds(wait));
+    queue_wait_.Add({{"kind", kind}}, QueueWaitBuckets()).Observe(absl::ToDoubleSeconds(wait));
   }
   if (from == v1::RUNNING && (job.state() == v1::QUEUED || job.state() == v1::FAILED) &&
       !job.reason().empty()) {

@@ -121,23 +121,27 @@ absl::Status Agent::Run() {
     stop_.WaitForNotificationWithTimeout(interval);
   }
 
-  // Shutting down: stop the task, let it report, then deregister.
+  // Shutting down: deregister first, so the coordinator restarts the gang
+  // elsewhere instead of handing this worker new work, then stop the task.
   std::string id;
+  std::thread task;
   {
     absl::MutexLock lock(&mu_);
     CancelRunning("worker shutting down");
     id = worker_id_;
   }
-  std::thread task;
+  absl::Status deregistered = absl::OkStatus();
+  if (!id.empty()) {
+    v1::DeregisterWorkerRequest request;
+    request.set_worker_id(id);
+    deregistered = connection_->DeregisterWorker(request);
+  }
   {
     absl::MutexLock lock(&mu_);
     task = std::move(task_thread_);
   }
   if (task.joinable()) task.join();
-  if (id.empty()) return absl::OkStatus();
-  v1::DeregisterWorkerRequest request;
-  request.set_worker_id(id);
-  return connection_->DeregisterWorker(request);
+  return deregistered;
 }
 
 void Agent::JoinFinishedTask() {

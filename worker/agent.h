@@ -48,8 +48,9 @@ class Agent {
   // Returns OK after a clean stop (running task ended, worker deregistered).
   absl::Status Run();
 
-  // Asks Run() to stop: the running task is cancelled and reported as failed
-  // ("worker shutting down"), then the worker deregisters. Non-blocking.
+  // Asks Run() to stop: the worker deregisters (so the coordinator restarts
+  // its gang elsewhere), then the running task is cancelled and joined.
+  // Non-blocking.
   void Stop();
 
   // The id the coordinator gave this worker ("" before registration).

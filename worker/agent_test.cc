@@ -1,0 +1,149 @@
+// The agent against a real coordinator core behind in-process gRPC services.
+#include "worker/agent.h"
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/synchronization/notification.h"
+#include "coordinator/coordinator.h"
+#include "coordinator/testing/in_memory_job_store.h"
+#include "coordinator/worker_service.h"
+#include "gtest/gtest.h"
+#include "worker/coordinator_connection.h"
+
+namespace simclr::worker {
+namespace {
+
+// Runs until released (success) or cancelled; tells the test when it started.
+class BlockingRunner final : public TaskRunner {
+ public:
+  absl::StatusOr<TaskResult> Run(const v1::TaskAssignment& task, TaskContext& context) override {
+    task_ = task;
+    v1::Progress progress;
+    progress.set_step(1);
+    progress.set_total_steps(2);
+    context.Report(progress, {{"loss", 3.5}}, "/ckpt/1");
+    started_.Notify();
+    while (!release_.WaitForNotificationWithTimeout(absl::Milliseconds(5))) {
+      if (context.cancelled()) return absl::CancelledError("stopped");
+    }
+    return TaskResult{"/ckpt/final", {{"top1", 0.5}}};
+  }
+
+  v1::TaskAssignment task_;
+  absl::Notification started_;
+  absl::Notification release_;
+};
+
+class AgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    coordinator::CoordinatorOptions options;
+    options.registry.heartbeat_interval = absl::Milliseconds(20);
+    options.progress_persist_interval = absl::ZeroDuration();
+    auto c = coordinator::Coordinator::Create(options, &store_, &Clock::Real());
+    ASSERT_TRUE(c.ok());
+    coordinator_ = *std::move(c);
+    service_ = std::make_unique<coordinator::WorkerServiceImpl>(coordinator_.get());
+    grpc::ServerBuilder builder;
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    connection_ = MakeGrpcConnection(server_->InProcessChannel(grpc::ChannelArguments()),
+                                     absl::Seconds(5));
+    AgentOptions agent_options;
+    agent_options.registration.set_collective_address("127.0.0.1:1");
+    agent_options.progress_interval = absl::ZeroDuration();
+    agent_ = std::make_unique<Agent>(agent_options, connection_.get(), &runner_, &Clock::Real());
+    thread_ = std::thread([this] { run_status_ = agent_->Run(); });
+    ASSERT_TRUE(agent_->WaitUntilRegistered(absl::Seconds(10)));
+  }
+
+  void TearDown() override {
+    agent_->Stop();
+    thread_.join();
+    server_->Shutdown();
+  }
+
+  std::string Submit() {
+    v1::JobSpec spec;
+    spec.set_name("job");
+    spec.set_kind("pretrain");
+    spec.mutable_data()->set_dataset("fashion-mnist");
+    auto ids = coordinator_->SubmitJobs({spec});
+    EXPECT_TRUE(ids.ok());
+    return (*ids)[0];
+  }
+
+  // Blocks (on the coordinator's change notifications) until the job is in `state`.
+  v1::Job AwaitState(const std::string& id, v1::JobState state) {
+    int64_t version = 0;
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < deadline) {
+      auto snap = coordinator_->WaitForChange(id, version, absl::Seconds(1));
+      EXPECT_TRUE(snap.ok());
+      if (snap->job.state() == state) return snap->job;
+      version = snap->version;
+    }
+    ADD_FAILURE() << "job " << id << " never reached " << v1::JobState_Name(state);
+    return v1::Job();
+  }
+
+  coordinator::InMemoryJobStore store_;
+  std::unique_ptr<coordinator::Coordinator> coordinator_;
+  std::unique_ptr<coordinator::WorkerServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<CoordinatorConnection> connection_;
+  BlockingRunner runner_;
+  std::unique_ptr<Agent> agent_;
+  std::thread thread_;
+  absl::Status run_status_;
+};
+
+TEST_F(AgentTest, RunsAnAssignmentAndReportsItsResult) {
+  const std::string id = Submit();
+  ASSERT_TRUE(runner_.started_.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(runner_.task_.task_id(), id + ".1");
+  EXPECT_EQ(runner_.task_.world_size(), 1);
+  v1::Job running = coordinator_->GetJob(id).value();
+  EXPECT_EQ(running.checkpoint(), "/ckpt/1");
+  EXPECT_DOUBLE_EQ(running.metrics().at("loss"), 3.5);
+  runner_.release_.Notify();
+  v1::Job done = AwaitState(id, v1::SUCCEEDED);
+  EXPECT_EQ(done.checkpoint(), "/ckpt/final");
+  EXPECT_DOUBLE_EQ(done.metrics().at("top1"), 0.5);
+}
+
+TEST_F(AgentTest, ACancelledJobStopsItsTaskAndFreesTheWorker) {
+  const std::string id = Submit();
+  ASSERT_TRUE(runner_.started_.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_TRUE(coordinator_->CancelJob(id).ok());
+  // The worker is busy until the runner noticed and the agent reported.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (coordinator_->ListWorkers()[0].state() != v1::IDLE && absl::Now() < deadline) {
+    coordinator_->WaitForChange(id, 1 << 30, absl::Milliseconds(20)).IgnoreError();
+  }
+  EXPECT_EQ(coordinator_->ListWorkers()[0].state(), v1::IDLE);
+  EXPECT_EQ(coordinator_->GetJob(id)->state(), v1::CANCELLED);
+}
+
+TEST_F(AgentTest, StopReportsTheRunningTaskAndDeregisters) {
+  const std::string id = Submit();
+  ASSERT_TRUE(runner_.started_.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  agent_->Stop();
+  thread_.join();
+  thread_ = std::thread([] {});
+  EXPECT_TRUE(run_status_.ok()) << run_status_;
+  v1::Job job = coordinator_->GetJob(id).value();
+  // The job's only attempt failed: it is queued for a restart elsewhere.
+  EXPECT_EQ(job.state(), v1::QUEUED);
+  EXPECT_NE(job.reason().find("worker w-1 shut down"), std::string::npos) << job.reason();
+  EXPECT_EQ(job.attempts(), 1);
+  EXPECT_EQ(coordinator_->ListWorkers()[0].state(), v1::DRAINED);
+}
+
+}  // namespace
+}  // namespace simclr::worker
