@@ -7,7 +7,6 @@
 // the gRPC health-checking protocol and server reflection on --listen, and
 // Prometheus metrics on --metrics_listen. SIGTERM/SIGINT shut it down cleanly;
 // SIGKILL loses nothing acknowledged (see NOTE [job lifecycle]).
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -28,6 +27,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/metrics_http_server.h"
+#include "common/shutdown_signal.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/coordinator_metrics.h"
 #include "coordinator/job_service.h"
@@ -50,13 +50,6 @@ namespace {
 
 absl::Notification g_shutdown;
 
-void OnSignal(int) {
-  // Notify is not async-signal-safe in general; a dedicated thread watches a
-  // flag instead.
-  static volatile std::sig_atomic_t once = 0;
-  if (once++ == 0) std::thread([] { g_shutdown.Notify(); }).detach();
-}
-
 int Fail(const std::string& message) {
   std::fprintf(stderr, "simclr-coordinator: %s\n", message.c_str());
   return 2;
@@ -65,6 +58,7 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  simclr::BlockShutdownSignals();  // before any thread starts
   absl::SetProgramUsageMessage("Keeps SimCLRv2 jobs and schedules them onto workers.");
   absl::ParseCommandLine(argc, argv);
   using simclr::coordinator::Coordinator;
@@ -126,8 +120,7 @@ int main(int argc, char** argv) {
               metrics_listen.empty() ? "off" : metrics_listen.c_str(), state_dir.c_str());
   std::fflush(stdout);
 
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGINT, OnSignal);
+  simclr::NotifyOnShutdownSignal(&g_shutdown);
 
   // Leases expire and queued jobs start even when no RPC arrives.
   std::thread ticker([&] {

@@ -10,7 +10,7 @@
 // so the gang restarts elsewhere), deregister and exit.
 #include <unistd.h>
 
-#include <csignal>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -33,6 +33,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "common/metrics_http_server.h"
+#include "common/shutdown_signal.h"
 #include "model/distributed/process_group.h"
 #include "worker/agent.h"
 #include "worker/coordinator_connection.h"
@@ -56,11 +57,6 @@ namespace {
 
 absl::Notification g_shutdown;
 
-void OnSignal(int) {
-  static volatile std::sig_atomic_t once = 0;
-  if (once++ == 0) std::thread([] { g_shutdown.Notify(); }).detach();
-}
-
 int Fail(const std::string& message) {
   std::fprintf(stderr, "simclr-worker: %s\n", message.c_str());
   return 2;
@@ -69,6 +65,7 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  simclr::BlockShutdownSignals();  // before any thread starts
   absl::SetProgramUsageMessage("Runs SimCLRv2 training tasks for a simclr-coordinator.");
   absl::ParseCommandLine(argc, argv);
 
@@ -143,21 +140,23 @@ int main(int argc, char** argv) {
       absl::Seconds(10));
   simclr::worker::Agent agent(options, connection.get(), &runner, &simclr::Clock::Real());
 
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGINT, OnSignal);
+  simclr::NotifyOnShutdownSignal(&g_shutdown);
   std::printf("simclr-worker: device %s, %d threads, rendezvous %s, coordinator %s, metrics %s\n",
               device.c_str(), torch::get_num_threads(), collective.c_str(),
               absl::GetFlag(FLAGS_coordinator).c_str(),
               metrics_listen.empty() ? "off" : metrics_listen.c_str());
   std::fflush(stdout);
 
+  std::atomic<bool> agent_done{false};
   std::thread stopper([&] {
-    g_shutdown.WaitForNotification();
+    while (!g_shutdown.WaitForNotificationWithTimeout(absl::Milliseconds(200))) {
+      if (agent_done) return;  // the agent ended on its own
+    }
     std::fprintf(stderr, "simclr-worker: shutting down\n");
     agent.Stop();
   });
   absl::Status status = agent.Run();
-  if (!g_shutdown.HasBeenNotified()) g_shutdown.Notify();
+  agent_done = true;
   stopper.join();
   if (health_server) health_server->Shutdown();
   if (!status.ok()) {
