@@ -299,9 +299,11 @@ std::string FormatWorkerTable(const std::vector<View>& workers,
   return Table(rows);
 }
 
-std::string FormatJob(const v1::Job& job, OutputFormat format,
-                      absl::Time now) {
-  View view = JobView(job);
+namespace {
+
+// `view` as JSON or YAML, or `table()` for the table format.
+template <typename Table>
+std::string FormatAs(const View& view, OutputFormat format, Table table) {
   switch (format) {
     case OutputFormat::kJson:
       return FormatJson(view);
@@ -310,37 +312,27 @@ std::string FormatJob(const v1::Job& job, OutputFormat format,
     case OutputFormat::kTable:
       break;
   }
-  return FormatJobTable({view}, now);
+  return table();
 }
 
-std::string FormatJobs(const std::vector<v1::Job>& jobs, OutputFormat format,
-                       absl::Time now) {
+}  // namespace
+
+std::string FormatJob(const v1::Job& job, OutputFormat format, absl::Time now) {
+  View view = JobView(job);
+  return FormatAs(view, format, [&] { return FormatJobTable({view}, now); });
+}
+
+std::string FormatJobs(const std::vector<v1::Job>& jobs, OutputFormat format, absl::Time now) {
   std::vector<View> views;
   for (const v1::Job& job : jobs) views.push_back(JobView(job));
-  switch (format) {
-    case OutputFormat::kJson:
-      return FormatJson(ListOf(views));
-    case OutputFormat::kYaml:
-      return FormatYaml(ListOf(views));
-    case OutputFormat::kTable:
-      break;
-  }
-  return FormatJobTable(views, now);
+  return FormatAs(ListOf(views), format, [&] { return FormatJobTable(views, now); });
 }
 
-std::string FormatWorkers(const std::vector<v1::Worker>& workers,
-                          OutputFormat format, absl::Time now) {
+std::string FormatWorkers(const std::vector<v1::Worker>& workers, OutputFormat format,
+                          absl::Time now) {
   std::vector<View> views;
   for (const v1::Worker& worker : workers) views.push_back(WorkerView(worker));
-  switch (format) {
-    case OutputFormat::kJson:
-      return FormatJson(ListOf(views));
-    case OutputFormat::kYaml:
-      return FormatYaml(ListOf(views));
-    case OutputFormat::kTable:
-      break;
-  }
-  return FormatWorkerTable(views, now);
+  return FormatAs(ListOf(views), format, [&] { return FormatWorkerTable(views, now); });
 }
 
 }  // namespace simclr::client
