@@ -46,7 +46,8 @@ model::ModelOptions ModelOptionsFor(const v1::ModelSpec& m, const v1::JobSpec& j
 }
 
 std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model,
-                                                   int head_layers_used, bool classifier_only) {
+                                                   int head_layers_used, bool classifier_only,
+                                                   bool adapt_classifier) {
   model::ParamGroup weights;
   model::ParamGroup excluded;
   excluded.exclude_from_adaptation = true;
@@ -55,14 +56,19 @@ std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model
     const bool in_classifier = name.rfind("fc.", 0) == 0;
     if (classifier_only && !in_classifier) continue;
     if (HeadLayerOf(name) > head_layers_used) continue;
-    // The classifier is excluded from adaptation, as the official SimCLR code
-    // excludes its supervised head: it starts near zero, and a trust ratio
-    // proportional to its tiny norm would keep it there.
-    model::ParamGroup& group = item.value().dim() >= 2 && !in_classifier ? weights : excluded;
+    const bool adapted = item.value().dim() >= 2 && (!in_classifier || adapt_classifier);
+    model::ParamGroup& group = adapted ? weights : excluded;
     group.names.push_back(name);
     group.params.push_back(item.value());
   }
   return {weights, excluded};
+}
+
+void UseChannelsLast(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor& p : module.parameters(/*recurse=*/true)) {
+    if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+  }
 }
 
 absl::StatusOr<v1::JobSpec> CheckpointJobSpec(const std::string& path) {

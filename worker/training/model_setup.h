@@ -26,12 +26,22 @@ model::ModelOptions ModelOptionsFor(const v1::ModelSpec& model, const v1::JobSpe
                                     int64_t num_classes);
 
 // The parameters a job trains, split for LARS: [0] conv/linear weights
-// (adapted, decayed), [1] BN parameters, biases and the classifier (excluded). Head layers
+// (adapted, decayed), [1] BN parameters and biases (excluded). Head layers
 // past `head_layers_used` are left out (they are never run: a classifier at
 // layer k runs the head up to k), and so are the encoder and head when
-// `classifier_only` (linear evaluation).
+// `classifier_only` (linear evaluation). The classifier's weight is adapted
+// only when `adapt_classifier`: a classifier that is the job's objective
+// starts near zero, and a trust ratio proportional to its tiny norm would keep
+// it there (the official code excludes its supervised head likewise); the
+// monitoring probe of pretraining shares the encoder's large learning rate
+// and needs the trust ratio to stay stable.
 std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model,
-                                                   int head_layers_used, bool classifier_only);
+                                                   int head_layers_used, bool classifier_only,
+                                                   bool adapt_classifier);
+
+// Stores every 4-D (convolution) weight in channels_last layout, which the
+// bf16 convolution kernels prefer; activations follow the weights' layout.
+void UseChannelsLast(torch::nn::Module& module);
 
 // Reads a checkpoint's job spec (the metadata every checkpoint carries).
 absl::StatusOr<v1::JobSpec> CheckpointJobSpec(const std::string& path);

@@ -111,8 +111,10 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
     ASSIGN_OR_RETURN(teacher, LoadWholeModel(task.teacher_checkpoint(), train->channels(),
                                              image_size, train->num_classes()));
     teacher->to(device);
+    if (bf16) UseChannelsLast(*teacher);
   }
   net->to(device);
+  if (bf16) UseChannelsLast(*net);
 
   // The gang.
   c10::intrusive_ptr<c10d::ProcessGroup> group;
@@ -134,7 +136,8 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
   const bool linear_eval = IsKind(spec, "linear_eval");
   const int head_layers_used = IsKind(spec, "pretrain") ? spec.model().proj_head_layers()
                                                         : ClassifierLayer(spec);
-  std::vector<model::ParamGroup> groups = TrainableParameters(*net, head_layers_used, linear_eval);
+  std::vector<model::ParamGroup> groups = TrainableParameters(
+      *net, head_layers_used, linear_eval, /*adapt_classifier=*/IsKind(spec, "pretrain"));
   std::vector<torch::Tensor> trained;
   for (const model::ParamGroup& g : groups) {
     trained.insert(trained.end(), g.params.begin(), g.params.end());
