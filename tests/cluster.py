@@ -50,7 +50,7 @@ def wait_until(predicate, timeout, what):
 
 
 class Cluster:
-    def __init__(self, workers=2, heartbeat="500ms", state_dir=None, threads=1):
+    def __init__(self, workers=2, heartbeat="1s", state_dir=None, threads=1):
         self.tmp = tempfile.mkdtemp(prefix="simclr-cluster-", dir=os.environ.get("TEST_TMPDIR"))
         self.state_dir = state_dir or os.path.join(self.tmp, "state")
         self.heartbeat = heartbeat
