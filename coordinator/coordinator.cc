@@ -106,6 +106,7 @@ class Coordinator::Change {
       c_->last_persisted_[id] = now;
       if (c_->observer_ != nullptr && from_[id] != job.state()) {
         c_->observer_->OnTransition(job, from_[id]);
+        if (from_[id] == v1::RUNNING && job.state() == v1::QUEUED) c_->observer_->OnRestart(job);
       }
     }
     staged_.clear();
@@ -149,10 +150,16 @@ absl::Status Coordinator::Recover() {
   // as new workers, and are told to stop the old tasks.
   Change change(this);
   for (auto& [number, job] : jobs_) {
-    if (job.state() == v1::RUNNING) {
-      FailAttempt(change, change.Stage(job.id()),
-                  absl::StrCat("the coordinator restarted during attempt ", job.attempts()));
-    }
+    if (job.state() != v1::RUNNING) continue;
+    // Not the job's fault: requeued whatever its max_restarts.
+    v1::Job& staged = change.Stage(job.id());
+    staged.set_state(v1::QUEUED);
+    staged.clear_workers();
+    staged.set_reason(absl::StrCat("the coordinator restarted during attempt ", job.attempts(),
+                                   "; resuming ",
+                                   job.checkpoint().empty() ? "from scratch"
+                                                            : "from " + job.checkpoint()));
+    *staged.mutable_queued_at() = ToProto(clock_->Now());
   }
   ResolveDependents(change);
   return change.Commit();
@@ -370,10 +377,20 @@ absl::StatusOr<v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
   response.set_heartbeat_interval_ms(absl::ToInt64Milliseconds(options_.registry.heartbeat_interval));
   response.set_lease_timeout_ms(absl::ToInt64Milliseconds(registry_.lease_timeout()));
   Change change(this);
-  HandleLostWorkers(change, registry_.TakeReplaced(), "restarted");
+  FailGangsWithDeadMembers(change);  // a re-registered name lost its task
   RETURN_IF_ERROR(change.Commit());
   Schedule().IgnoreError();
   return response;
+}
+
+bool Coordinator::IsCurrentTask(const std::string& task_id) const {
+  std::string job_id;
+  int attempt = 0;
+  if (!ParseTaskId(task_id, &job_id, &attempt)) return false;
+  auto n = number_by_id_.find(job_id);
+  if (n == number_by_id_.end()) return false;
+  const v1::Job& job = jobs_.at(n->second);
+  return job.state() == v1::RUNNING && job.attempts() == attempt;
 }
 
 std::vector<std::string> Coordinator::StaleTasks(const std::string& worker_id,
@@ -381,15 +398,7 @@ std::vector<std::string> Coordinator::StaleTasks(const std::string& worker_id,
   std::vector<std::string> stale;
   const std::string current = registry_.TaskOf(worker_id);
   for (const std::string& task : running) {
-    std::string job_id;
-    int attempt = 0;
-    bool keep = task == current && ParseTaskId(task, &job_id, &attempt);
-    if (keep) {
-      auto n = number_by_id_.find(job_id);
-      const v1::Job* job = n == number_by_id_.end() ? nullptr : &jobs_.at(n->second);
-      keep = job != nullptr && job->state() == v1::RUNNING && job->attempts() == attempt;
-    }
-    if (!keep) stale.push_back(task);
+    if (task != current || !IsCurrentTask(task)) stale.push_back(task);
   }
   return stale;
 }
@@ -401,14 +410,30 @@ absl::StatusOr<v1::HeartbeatResponse> Coordinator::Heartbeat(const v1::Heartbeat
     response.set_reregister(true);
     return response;
   }
+  const std::string& worker = r.worker_id();
   std::vector<std::string> running(r.running_task_ids().begin(), r.running_task_ids().end());
-  for (const std::string& task : running) registry_.Acknowledge(r.worker_id(), task);
-  for (std::string& task : StaleTasks(r.worker_id(), running)) {
+  for (const std::string& task : running) registry_.Acknowledge(worker, task);
+  for (std::string& task : StaleTasks(worker, running)) {
     response.add_cancel_task_ids(std::move(task));
   }
-  if (auto assignment = registry_.Undelivered(r.worker_id()); assignment.has_value()) {
-    *response.add_assignments() = *std::move(assignment);
+  const std::string task = registry_.TaskOf(worker);
+  if (auto assignment = registry_.Undelivered(worker); assignment.has_value()) {
+    if (IsCurrentTask(assignment->task_id())) {
+      *response.add_assignments() = *std::move(assignment);
+    } else {
+      // The attempt ended before this rank ever started it.
+      registry_.Release(worker, assignment->task_id());
+    }
+  } else if (!task.empty() &&
+             std::find(running.begin(), running.end(), task) == running.end()) {
+    // The worker acknowledged the task once and no longer runs it, without a
+    // CompleteTask that arrived: its rank is gone.
+    registry_.Release(worker, task);
   }
+  Change change(this);
+  FailGangsWithDeadMembers(change);
+  RETURN_IF_ERROR(change.Commit());
+  RETURN_IF_ERROR(Schedule());
   return response;
 }
 
@@ -459,70 +484,91 @@ absl::Status Coordinator::CompleteTask(const v1::CompleteTaskRequest& r) {
     return absl::InvalidArgumentError(absl::StrCat("task_id: got \"", r.task_id(),
                                                    "\", expected <job id>.<attempt>"));
   }
-  const bool was_current = registry_.Release(r.worker_id(), r.task_id());
+  const bool was_current = registry_.TaskOf(r.worker_id()) == r.task_id();
   v1::Job* job = LookupById(job_id);
   if (!was_current || job == nullptr || job->state() != v1::RUNNING || job->attempts() != attempt) {
     // A stale attempt (cancelled, or restarted): the worker is free again.
+    registry_.Release(r.worker_id(), r.task_id());
     return Schedule();
   }
   const auto rank_it = std::find(job->workers().begin(), job->workers().end(), r.worker_id());
   const int rank = static_cast<int>(rank_it - job->workers().begin());
 
+  // Nothing changes in memory unless the store took the change.
   Change change(this);
   v1::Job& staged = change.Stage(job_id);
+  std::set<int> done = completed_ranks_[job_id];
   if (r.success()) {
     if (!r.checkpoint().empty()) staged.set_checkpoint(r.checkpoint());
     for (const auto& [name, value] : r.metrics()) (*staged.mutable_metrics())[name] = value;
-    std::set<int>& done = completed_ranks_[job_id];
     done.insert(rank);
     if (static_cast<int>(done.size()) == staged.spec().world_size()) {
       staged.set_state(v1::SUCCEEDED);
       staged.clear_reason();
       staged.mutable_progress()->set_step(staged.progress().total_steps());
       *staged.mutable_finished_at() = ToProto(clock_->Now());
-      ResolveDependents(change);
     }
   } else {
     FailAttempt(change, staged,
                 absl::StrCat("rank ", rank, " on worker ", r.worker_id(), " failed: ",
                              r.reason().empty() ? "no reason given" : r.reason()));
-    ResolveDependents(change);
   }
+  ResolveDependents(change);
   RETURN_IF_ERROR(change.Commit());
-  if (IsFinal(LookupById(job_id)->state())) completed_ranks_.erase(job_id);
+  registry_.Release(r.worker_id(), r.task_id());
+  const v1::JobState state = LookupById(job_id)->state();
+  if (state == v1::RUNNING) {
+    completed_ranks_[job_id] = std::move(done);
+  } else {
+    completed_ranks_.erase(job_id);
+  }
   return Schedule();
 }
 
 absl::Status Coordinator::DeregisterWorker(const v1::DeregisterWorkerRequest& r) {
   absl::MutexLock lock(&mu_);
-  const bool busy = !registry_.TaskOf(r.worker_id()).empty();
   RETURN_IF_ERROR(registry_.Deregister(r.worker_id()));
-  if (!busy) return absl::OkStatus();
   Change change(this);
-  HandleLostWorkers(change, {r.worker_id()}, "shut down");
+  FailGangsWithDeadMembers(change);
   RETURN_IF_ERROR(change.Commit());
   return Schedule();
 }
 
 absl::Status Coordinator::Tick() {
   absl::MutexLock lock(&mu_);
+  registry_.ExpireLeases();
+  // Every tick, not only the one that expired a lease: a failed commit is
+  // retried here, so no gang keeps a dead member.
   Change change(this);
-  HandleLostWorkers(change, registry_.ExpireLeases(), "lost");
+  FailGangsWithDeadMembers(change);
   RETURN_IF_ERROR(change.Commit());
   return Schedule();
 }
 
-void Coordinator::HandleLostWorkers(Change& change, const std::vector<std::string>& ids,
-                                    const char* why) {
-  for (const std::string& worker_id : ids) {
-    for (const std::string& job_id : change.AllIds()) {
-      const v1::Job* job = change.Current(job_id);
-      if (job->state() != v1::RUNNING) continue;
-      if (std::find(job->workers().begin(), job->workers().end(), worker_id) ==
-          job->workers().end()) {
+void Coordinator::FailGangsWithDeadMembers(Change& change) {
+  for (const std::string& job_id : change.AllIds()) {
+    const v1::Job* job = change.Current(job_id);
+    if (job->state() != v1::RUNNING) continue;
+    const std::string task = TaskId(job_id, job->attempts());
+    const std::set<int>& done = completed_ranks_[job_id];
+    for (int rank = 0; rank < job->workers_size(); ++rank) {
+      if (done.count(rank) > 0) continue;
+      const std::string& worker = job->workers(rank);
+      const v1::Worker* w = registry_.Find(worker);
+      std::string why;
+      if (w == nullptr) {
+        why = "is gone";
+      } else if (w->state() == v1::LOST) {
+        why = "lost";
+      } else if (w->state() == v1::DRAINED) {
+        why = "shut down";
+      } else if (registry_.TaskOf(worker) != task) {
+        why = "no longer runs its task (it restarted, or its result was lost)";
+      } else {
         continue;
       }
-      FailAttempt(change, change.Stage(job_id), absl::StrCat("worker ", worker_id, " ", why));
+      FailAttempt(change, change.Stage(job_id), absl::StrCat("worker ", worker, " ", why));
+      break;
     }
   }
   ResolveDependents(change);
@@ -538,7 +584,6 @@ void Coordinator::FailAttempt(Change& change, v1::Job& job, const std::string& r
                                 job.checkpoint().empty() ? "from scratch"
                                                          : "from " + job.checkpoint()));
     *job.mutable_queued_at() = ToProto(clock_->Now());
-    if (observer_ != nullptr) observer_->OnRestart(job);
   } else {
     job.set_state(v1::FAILED);
     job.set_reason(job.attempts() > 1

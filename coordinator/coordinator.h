@@ -143,8 +143,11 @@ class Coordinator {
   std::vector<std::string> StaleTasks(const std::string& worker_id,
                                       const std::vector<std::string>& running) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  void HandleLostWorkers(Change& change, const std::vector<std::string>& ids, const char* why)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Fails the attempt of every RUNNING job with a rank whose worker is lost,
+  // drained, re-registered or no longer runs the rank's task (staged).
+  void FailGangsWithDeadMembers(Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // True if `task_id` names the current attempt of a RUNNING job.
+  bool IsCurrentTask(const std::string& task_id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   const CoordinatorOptions options_;
   JobStore* const store_;                 // not owned

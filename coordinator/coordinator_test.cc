@@ -271,6 +271,29 @@ TEST_F(CoordinatorTest, ARestartRecoversEveryJobAndRequeuesRunningOnes) {
   EXPECT_THAT(Submit({Spec("later", "pretrain")}), ElementsAre("j-4"));
 }
 
+TEST_F(CoordinatorTest, AWorkerThatDroppedItsTaskFailsTheAttempt) {
+  const std::string id = Submit({Spec("pre", "pretrain")})[0];
+  const std::string w = AddWorker(7001);
+  Beat(w, {id + ".1"});  // acknowledged
+  Beat(w, {});           // ... and gone without a CompleteTask
+  v1::Job job = Get(id);
+  EXPECT_EQ(job.state(), v1::RUNNING);  // restarted at once on the freed worker
+  EXPECT_EQ(job.attempts(), 2);
+  EXPECT_THAT(job.reason(), IsEmpty());
+  EXPECT_EQ(Beat(w).assignments(0).task_id(), id + ".2");
+}
+
+TEST_F(CoordinatorTest, AnAssignmentOfAnEndedAttemptIsWithdrawn) {
+  const std::string id = Submit({Spec("pre", "pretrain", 2)})[0];
+  const std::string w1 = AddWorker(7001);
+  const std::string w2 = AddWorker(7002);
+  ASSERT_EQ(Get(id).state(), v1::RUNNING);
+  ASSERT_TRUE(coordinator_->CancelJob(id).ok());
+  // w1 never picked its rank up: it gets nothing and is free again.
+  EXPECT_EQ(Beat(w1).assignments_size(), 0);
+  EXPECT_EQ(coordinator_->ListWorkers()[0].state(), v1::IDLE);
+}
+
 TEST_F(CoordinatorTest, ProgressFromRankZeroIsVisibleToWatchers) {
   const std::string id = Submit({Spec("pre", "pretrain")})[0];
   const std::string w = AddWorker(7001);

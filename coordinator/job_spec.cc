@@ -1,5 +1,6 @@
 #include "coordinator/job_spec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <initializer_list>
 #include <string>
@@ -85,7 +86,8 @@ bool ModelIsSet(const v1::ModelSpec& m) {
          m.has_proj_head_layers() || m.proj_dim() != 0 || m.image_size() != 0;
 }
 
-absl::Status CheckData(const v1::DataSpec& d, bool needs_labels) {
+absl::Status CheckData(const v1::DataSpec& d, bool needs_labels,
+                       const std::string& spec_kind_for_error) {
   if (!d.dataset().empty()) {
     RETURN_IF_ERROR(CheckOneOf("data.dataset", d.dataset(),
                                {"fashion-mnist", "cifar10", "image-folder"}));
@@ -101,8 +103,14 @@ absl::Status CheckData(const v1::DataSpec& d, bool needs_labels) {
     }
     if (!needs_labels) {
       return Invalid("data.label_fraction", absl::StrCat(d.label_fraction()),
-                     "no value: pretrain trains on unlabelled images");
+                     absl::StrCat("no value: a ", spec_kind_for_error,
+                                  " job trains on unlabelled images"));
     }
+  }
+  if (!needs_labels && !d.label_index_file().empty()) {
+    return Invalid("data.label_index_file", Quoted(d.label_index_file()),
+                   absl::StrCat("no value: a ", spec_kind_for_error,
+                                " job trains on unlabelled images"));
   }
   if (d.has_label_fraction() && !d.label_index_file().empty()) {
     return Invalid("data.label_index_file", Quoted(d.label_index_file()),
@@ -230,7 +238,7 @@ absl::Status CheckJobSpec(const v1::JobSpec& spec) {
   }
 
   RETURN_IF_ERROR(CheckModel(spec.model()));
-  RETURN_IF_ERROR(CheckData(spec.data(), KindUsesLabels(kind) || kind == kDistill));
+  RETURN_IF_ERROR(CheckData(spec.data(), KindUsesLabels(kind), kind));
   RETURN_IF_ERROR(CheckOptimizer(spec.optimizer()));
   RETURN_IF_ERROR(CheckTrain(spec.train(), world_size));
   if (spec.finetune().from_head_layer() < 0) {
@@ -296,7 +304,9 @@ void ApplyDefaults(const v1::JobSpec* inherited, v1::JobSpec& spec) {
   if (!opt.has_warmup_epochs()) opt.set_warmup_epochs(tuning ? 0.0 : 10.0);
 
   v1::TrainSpec& train = *spec.mutable_train();
-  if (train.batch_size() == 0) train.set_batch_size(256 - 256 % spec.world_size());
+  if (train.batch_size() == 0) {
+    train.set_batch_size(spec.world_size() * std::max(1, 256 / spec.world_size()));
+  }
   if (train.epochs() == 0) train.set_epochs(tuning ? 30 : 100);
   if (train.temperature() == 0) train.set_temperature(0.1);
   if (train.precision().empty()) train.set_precision("fp32");

@@ -1,6 +1,6 @@
 // simclr-coordinator: keeps jobs durably and schedules them onto workers.
 //
-//   simclr-coordinator --listen=0.0.0.0:50051 --metrics_listen=0.0.0.0:9090 \
+//   simclr-coordinator --listen=0.0.0.0:50051 --metrics_listen=0.0.0.0:9090
 //       --state_dir=/var/lib/simclr
 //
 // Serves simclr.v1.JobService (users) and simclr.v1.WorkerService (workers),

@@ -156,11 +156,15 @@ absl::Status SqliteJobStore::Put(const std::vector<v1::Job>& jobs) {
     }
     return absl::OkStatus();
   }();
+  if (status.ok()) status = Exec("COMMIT");
+  // A failed COMMIT can leave the transaction open; every later BEGIN would
+  // then fail too.
+  if (!status.ok() && !sqlite3_get_autocommit(db_)) Exec("ROLLBACK").IgnoreError();
   if (!status.ok()) {
-    Exec("ROLLBACK").IgnoreError();
-    return status;
+    // The caller may retry (disk full, busy): nothing was stored.
+    return absl::UnavailableError(status.message());
   }
-  return Exec("COMMIT");
+  return absl::OkStatus();
 }
 
 }  // namespace simclr::coordinator

@@ -25,8 +25,7 @@ std::string WorkerRegistry::Register(const v1::RegisterWorkerRequest& request) {
   std::string id = request.name();
   if (id.empty()) {
     id = absl::StrCat("w-", next_number_);
-  } else if (Entry* old = FindEntry(id); old != nullptr) {
-    if (IsLive(id)) replaced_.push_back(id);
+  } else if (FindEntry(id) != nullptr) {
     entries_.erase(number_by_id_[id]);
     number_by_id_.erase(id);
   }
@@ -96,8 +95,6 @@ void WorkerRegistry::Forget() {
     }
   }
 }
-
-std::vector<std::string> WorkerRegistry::TakeReplaced() { return std::exchange(replaced_, {}); }
 
 void WorkerRegistry::Assign(const std::string& id, const v1::TaskAssignment& assignment) {
   Entry* e = FindEntry(id);

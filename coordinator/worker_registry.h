@@ -34,8 +34,8 @@ class WorkerRegistry {
   WorkerRegistry(const Clock& clock, WorkerRegistryOptions options);
 
   // Adds a live, idle worker and returns its id. A request naming a worker that
-  // is still registered replaces it (the process restarted): the old entry is
-  // reported by TakeReplaced() so its task can be failed.
+  // is still registered replaces it (the process restarted): the new entry
+  // runs no task, so the old one's gang sees the rank gone.
   std::string Register(const v1::RegisterWorkerRequest& request);
 
   // Renews the lease. NotFound if the id is unknown, lost or drained: the
@@ -47,9 +47,6 @@ class WorkerRegistry {
 
   // Marks workers whose lease ran out as LOST and returns their ids.
   std::vector<std::string> ExpireLeases();
-
-  // Workers that a re-registration replaced since the last call.
-  std::vector<std::string> TakeReplaced();
 
   // Makes an idle worker busy with `assignment` (undelivered until acked).
   void Assign(const std::string& id, const v1::TaskAssignment& assignment);
@@ -100,7 +97,6 @@ class WorkerRegistry {
   // Keyed by registration number, so iteration is registration order.
   std::map<int64_t, Entry> entries_;
   std::map<std::string, int64_t> number_by_id_;
-  std::vector<std::string> replaced_;
 };
 
 }  // namespace simclr::coordinator

@@ -70,10 +70,13 @@ TEST_F(WorkerRegistryTest, AssignmentIsResentUntilAcknowledged) {
 TEST_F(WorkerRegistryTest, ReRegisteringANameReplacesTheLiveWorker) {
   const std::string a = registry_.Register(Request("pod-0"));
   EXPECT_EQ(a, "pod-0");
+  v1::TaskAssignment task;
+  task.set_task_id("j-1.1");
+  registry_.Assign(a, task);
   registry_.Register(Request("pod-0"));
-  EXPECT_THAT(registry_.TakeReplaced(), ElementsAre("pod-0"));
-  EXPECT_THAT(registry_.TakeReplaced(), IsEmpty());
   EXPECT_EQ(registry_.List().size(), 1u);
+  EXPECT_EQ(registry_.Find("pod-0")->state(), v1::IDLE);
+  EXPECT_EQ(registry_.TaskOf("pod-0"), "");  // the old process's task is gone
 }
 
 }  // namespace

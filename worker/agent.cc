@@ -85,7 +85,9 @@ bool Agent::WaitUntilRegistered(absl::Duration timeout) const {
   return mu_.AwaitWithTimeout(absl::Condition(&registered), timeout);
 }
 
-void Agent::Stop() { if (!stop_.HasBeenNotified()) stop_.Notify(); }
+void Agent::Stop() {
+  if (!stop_requested_.exchange(true)) stop_.Notify();
+}
 
 absl::Status Agent::Register() {
   ASSIGN_OR_RETURN(v1::RegisterWorkerResponse response,
@@ -123,21 +125,17 @@ absl::Status Agent::Run() {
 
   // Shutting down: deregister first, so the coordinator restarts the gang
   // elsewhere instead of handing this worker new work, then stop the task.
-  std::string id;
-  std::thread task;
-  {
-    absl::MutexLock lock(&mu_);
-    CancelRunning("worker shutting down");
-    id = worker_id_;
-  }
+  const std::string id = worker_id();
   absl::Status deregistered = absl::OkStatus();
   if (!id.empty()) {
     v1::DeregisterWorkerRequest request;
     request.set_worker_id(id);
     deregistered = connection_->DeregisterWorker(request);
   }
+  std::thread task;
   {
     absl::MutexLock lock(&mu_);
+    CancelRunning("worker shutting down");
     task = std::move(task_thread_);
   }
   if (task.joinable()) task.join();
@@ -234,7 +232,11 @@ void Agent::RunTask(v1::TaskAssignment task, std::shared_ptr<Context> context) {
   // only a few times once the worker is stopping).
   const absl::Time give_up = clock_->Now() + options_.complete_retry_for;
   absl::Status sent = connection_->CompleteTask(request);
-  for (int tries = 1; !sent.ok() && absl::IsUnavailable(sent) && clock_->Now() < give_up &&
+  // CompleteTask is idempotent: retrying a call that did arrive is harmless.
+  auto retryable = [](const absl::Status& s) {
+    return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
+  };
+  for (int tries = 1; !sent.ok() && retryable(sent) && clock_->Now() < give_up &&
                       (!stop_.HasBeenNotified() || tries < 3);
        ++tries) {
     absl::Notification backoff;

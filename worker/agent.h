@@ -74,7 +74,8 @@ class Agent {
   TaskRunner* const runner_;                 // not owned
   const Clock* const clock_;                 // not owned
 
-  absl::Notification stop_;
+  std::atomic<bool> stop_requested_{false};
+  absl::Notification stop_;  // notified once, by the first Stop()
   mutable absl::Mutex mu_;
   std::string worker_id_ ABSL_GUARDED_BY(mu_);
   absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(mu_);

@@ -1,6 +1,6 @@
 // simclr-worker: runs SimCLRv2 tasks that the coordinator assigns.
 //
-//   simclr-worker --coordinator=HOST:PORT --metrics_listen=HOST:PORT \
+//   simclr-worker --coordinator=HOST:PORT --metrics_listen=HOST:PORT
 //       --work_dir=DIR --device=cpu|cuda:N --threads=N
 //
 // One process per GPU (or one CPU process). Serves the gRPC health-checking

@@ -83,6 +83,10 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
   const int64_t image_size = spec.model().image_size() > 0 ? spec.model().image_size()
                                                            : train->height();
   const int64_t global_batch = spec.train().batch_size();
+  if (global_batch <= 0 || global_batch % world != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "train.batch_size: got ", global_batch, ", expected a positive multiple of ", world));
+  }
   const int64_t steps_per_epoch = examples->size() / global_batch;
   if (steps_per_epoch == 0) {
     return absl::InvalidArgumentError(
