@@ -63,6 +63,11 @@ struct TrainLoopParts {
 // left waiting in a collective. Rank 0 writes a checkpoint every
 // checkpoint_every_steps and at the end, and reports each to the context.
 //
+// A rank that fails outside that vote (loader, forward, checkpoint write)
+// returns at once and its process group is destroyed with it; its peers then
+// fail in their next collective as the connections close, and at the latest
+// after the group's timeout.
+//
 // Returns the final checkpoint path on rank 0 ("" elsewhere). Errors:
 // Cancelled when the task was cancelled; Internal for a non-finite loss
 // (naming the step) or a LibTorch failure; the loader's and collectives'
