@@ -62,7 +62,7 @@ absl::Status CheckModel(const v1::ModelSpec& m) {
     return Invalid("model.depth", absl::StrCat(m.depth()), "one of 18, 34, 50, 101, 152");
   }
   if (m.has_width_multiplier()) {
-    RETURN_IF_ERROR(CheckRange("model.width_multiplier", m.width_multiplier(), 0.125, 3.0));
+    RETURN_IF_ERROR(CheckRange("model.width_multiplier", m.width_multiplier(), 0.0625, 3.0));
   }
   if (m.has_sk_ratio()) RETURN_IF_ERROR(CheckRange("model.sk_ratio", m.sk_ratio(), 0.0, 0.5));
   if (m.has_proj_head_layers() && (m.proj_head_layers() < 1 || m.proj_head_layers() > 4)) {

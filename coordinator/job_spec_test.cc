@@ -92,7 +92,7 @@ TEST(JobSpecTest, ChecksRangesOfNestedFields) {
   ExpectInvalid(spec, "model.depth", "one of 18, 34, 50, 101, 152");
   spec = Pretrain();
   spec.mutable_model()->set_width_multiplier(4);
-  ExpectInvalid(spec, "model.width_multiplier", "[0.125, 3]");
+  ExpectInvalid(spec, "model.width_multiplier", "[0.0625, 3]");
   spec = Pretrain();
   spec.set_world_size(3);
   spec.mutable_train()->set_batch_size(128);

@@ -14,9 +14,9 @@ absl::Status ValidateResNetOptions(const ResNetOptions& options) {
         "depth: got ", d, ", expected one of 18, 34, 50, 101, 152"));
   }
   const double w = options.width_multiplier;
-  if (!(w >= 0.125 && w <= 3.0)) {
+  if (!(w >= kMinWidthMultiplier && w <= 3.0)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "width_multiplier: got ", w, ", expected a value in [0.125, 3]"));
+        "width_multiplier: got ", w, ", expected a value in [0.0625, 3]"));
   }
   const double r = options.sk_ratio;
   if (!(r >= 0.0 && r <= 1.0)) {

@@ -16,11 +16,15 @@ namespace simclr::model {
 // official TensorFlow implementation).
 struct ResNetOptions {
   int depth = 50;                 // 18, 34 (basic blocks), 50, 101, 152 (bottlenecks)
-  double width_multiplier = 1.0;  // 0.125 .. 3; channels = max(1, round(64 * w)) etc.
+  double width_multiplier = 1.0;  // 0.0625 .. 3; channels = max(1, round(64 * w)) etc.
   double sk_ratio = 0.0;          // 0: plain ResNet; > 0 (paper: 0.0625): selective kernels
   int64_t in_channels = 3;
   int64_t image_size = 224;       // <= kSmallInputMaxSize selects the small-input stem
 };
+
+// The narrowest network: 4 stem channels. Widths below the paper's 1x are our
+// extension for small hardware (e.g. distilling into a smaller student on CPU).
+inline constexpr double kMinWidthMultiplier = 0.0625;
 
 // Images of at most this many pixels a side use the small-input stem (one
 // 3x3 stride-1 conv, no max-pool), as the official code's CIFAR stem.
