@@ -179,7 +179,7 @@ TEST(ResNetTest, MakeResNetRejectsBadOptionsNamingTheField) {
   absl::StatusOr<ResNet> net = MakeResNet(Options(51, 1.0, 0.0, 224));
   EXPECT_EQ(net.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(net.status().message(), "depth"));
-  net = MakeResNet(Options(50, 0.1, 0.0, 224));
+  net = MakeResNet(Options(50, 0.05, 0.0, 224));  // below the 0.0625 minimum
   EXPECT_EQ(net.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(net.status().message(), "width_multiplier"));
   net = MakeResNet(Options(50, 1.0, -0.5, 224));
