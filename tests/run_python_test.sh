@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Runs a Python multi-process test with Debian's python3 (which has torch and
-# grpcio), from the directory that holds it so it can import cluster.py.
-set -euo pipefail
-test_py="$1"
-shift
-cd "$(dirname "$test_py")"
-exec /usr/bin/python3 -u "$(basename "$test_py")" "$@"
+# Runs a Python test script with Debian's python3, which has torch, grpcio and
+# PyYAML (the `python3` on PATH may not):  run_python_test.sh SCRIPT ARGS...
+# Python puts the script's folder on sys.path, so a script imports its
+# neighbours (e.g. tests/cluster.py). Bazel's own Python stub would need
+# `python` on PATH, which Debian does not provide.
+exec /usr/bin/python3 -u "$@"
