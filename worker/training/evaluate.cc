@@ -3,12 +3,11 @@
 #include <algorithm>
 #include <vector>
 
-#include <ATen/autocast_mode.h>
-
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "model/augment/simclr_augment.h"
 #include "model/distributed/collectives.h"
+#include "worker/training/autocast_scope.h"
 
 namespace simclr::worker {
 
@@ -33,12 +32,11 @@ absl::StatusOr<Accuracy> Evaluate(model::SimclrModelImpl& model, const model::Da
       if (images.empty()) return;
       torch::Tensor x = torch::stack(images).to(options.device);
       torch::Tensor y = torch::tensor(labels, torch::kInt64).to(options.device);
-      if (options.bf16) {
-        at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-        at::autocast::set_cpu_enabled(!options.device.is_cuda());
+      torch::Tensor logits;
+      {
+        AutocastScope autocast(options.bf16, options.device);
+        logits = model.Logits(x).to(torch::kFloat32);
       }
-      torch::Tensor logits = model.Logits(x).to(torch::kFloat32);
-      at::autocast::set_cpu_enabled(false);
       torch::Tensor top = std::get<1>(logits.topk(k, 1));
       torch::Tensor hit = top.eq(y.unsqueeze(1));
       counts[0] += hit.select(1, 0).sum().item<double>();

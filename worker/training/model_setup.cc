@@ -71,31 +71,10 @@ void UseChannelsLast(torch::nn::Module& module) {
   }
 }
 
-absl::StatusOr<v1::JobSpec> CheckpointJobSpec(const std::string& path) {
-  ASSIGN_OR_RETURN(model::Checkpoint checkpoint, model::LoadCheckpoint(path));
-  v1::JobSpec spec;
-  if (!spec.ParseFromString(checkpoint.metadata)) {
-    return absl::DataLossError(absl::StrCat(path, ": the checkpoint's job spec does not parse"));
-  }
-  return spec;
-}
-
 absl::Status LoadEncoderAndHead(const std::string& path, model::SimclrModelImpl& model) {
   ASSIGN_OR_RETURN(model::Checkpoint checkpoint, model::LoadCheckpoint(path));
-  for (auto [prefix, module] :
-       {std::pair<std::string, torch::nn::Module*>{"model.resnet.", model.encoder().get()},
-        {"model.head.", model.head().get()}}) {
-    model::ImportOptions options;
-    options.prefix = prefix;
-    options.strict = true;
-    absl::StatusOr<model::ImportReport> report =
-        model::ImportModuleState(checkpoint.tensors, options, module);
-    if (!report.ok()) {
-      return absl::Status(report.status().code(),
-                          absl::StrCat(path, ": ", report.status().message()));
-    }
-  }
-  return absl::OkStatus();
+  RETURN_IF_ERROR(ImportFromCheckpoint(checkpoint, path, "model.resnet.", *model.encoder()));
+  return ImportFromCheckpoint(checkpoint, path, "model.head.", *model.head());
 }
 
 absl::StatusOr<model::SimclrModel> LoadWholeModel(const std::string& path, int64_t in_channels,
@@ -108,15 +87,21 @@ absl::StatusOr<model::SimclrModel> LoadWholeModel(const std::string& path, int64
   ASSIGN_OR_RETURN(model::SimclrModel net,
                    model::MakeSimclrModel(ModelOptionsFor(spec.model(), spec, in_channels,
                                                           image_size, num_classes)));
+  RETURN_IF_ERROR(ImportFromCheckpoint(checkpoint, path, model::kModelPrefix, *net));
+  return net;
+}
+
+absl::Status ImportFromCheckpoint(const model::Checkpoint& checkpoint, const std::string& path,
+                                  const std::string& prefix, torch::nn::Module& module) {
   model::ImportOptions options;
-  options.prefix = model::kModelPrefix;
+  options.prefix = prefix;
   options.strict = true;
   absl::StatusOr<model::ImportReport> report =
-      model::ImportModuleState(checkpoint.tensors, options, net.get());
+      model::ImportModuleState(checkpoint.tensors, options, &module);
   if (!report.ok()) {
     return absl::Status(report.status().code(), absl::StrCat(path, ": ", report.status().message()));
   }
-  return net;
+  return absl::OkStatus();
 }
 
 }  // namespace simclr::worker

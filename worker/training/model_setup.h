@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "model/checkpoint/checkpoint.h"
 #include "model/nn/simclr_model.h"
 #include "model/optim/optimizer.h"
 #include "proto/simclr/v1/job.pb.h"
@@ -43,13 +44,16 @@ std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model
 // bf16 convolution kernels prefer; activations follow the weights' layout.
 void UseChannelsLast(torch::nn::Module& module);
 
-// Reads a checkpoint's job spec (the metadata every checkpoint carries).
-absl::StatusOr<v1::JobSpec> CheckpointJobSpec(const std::string& path);
-
 // Copies the encoder and projection head of the checkpoint at `path` into
 // `model` (not its classifier: a child must not inherit a classifier trained
 // on other labels). Errors name the file and the first bad tensor.
 absl::Status LoadEncoderAndHead(const std::string& path, model::SimclrModelImpl& model);
+
+// Copies the tensors named `prefix` + name of `checkpoint` (read from `path`)
+// into `module`, strictly: every parameter and buffer present, none extra,
+// shapes equal. Errors name `path` and the first bad tensor.
+absl::Status ImportFromCheckpoint(const model::Checkpoint& checkpoint, const std::string& path,
+                                  const std::string& prefix, torch::nn::Module& module);
 
 // Builds the network that wrote the checkpoint at `path` (from its spec) and
 // loads all of it, classifier included: a distillation teacher.

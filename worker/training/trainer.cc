@@ -5,44 +5,16 @@
 #include <map>
 #include <utility>
 
-#include <ATen/autocast_mode.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "model/checkpoint/checkpoint.h"
 #include "model/distributed/collectives.h"
+#include "worker/training/autocast_scope.h"
+#include "worker/training/model_setup.h"
 
 namespace simclr::worker {
 namespace {
-
-// Autocasts the forward pass of one step to bfloat16 (CPU or CUDA).
-class AutocastScope {
- public:
-  AutocastScope(bool enabled, const torch::Device& device) : enabled_(enabled), cuda_(device.is_cuda()) {
-    if (!enabled_) return;
-    if (cuda_) {
-      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-      at::autocast::set_enabled(true);
-    } else {
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-      at::autocast::set_cpu_enabled(true);
-    }
-  }
-  ~AutocastScope() {
-    if (!enabled_) return;
-    if (cuda_) {
-      at::autocast::set_enabled(false);
-    } else {
-      at::autocast::set_cpu_enabled(false);
-    }
-    at::autocast::clear_cache();
-  }
-
- private:
-  const bool enabled_;
-  const bool cuda_;
-};
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
@@ -70,14 +42,7 @@ absl::StatusOr<int64_t> RestoreTrainingCheckpoint(const std::string& path,
                                                   model::SimclrModelImpl& model,
                                                   model::Optimizer& optimizer) {
   ASSIGN_OR_RETURN(model::Checkpoint checkpoint, model::LoadCheckpoint(path));
-  model::ImportOptions options;
-  options.prefix = model::kModelPrefix;
-  options.strict = true;
-  absl::StatusOr<model::ImportReport> report =
-      model::ImportModuleState(checkpoint.tensors, options, &model);
-  if (!report.ok()) {
-    return absl::Status(report.status().code(), absl::StrCat(path, ": ", report.status().message()));
-  }
+  RETURN_IF_ERROR(ImportFromCheckpoint(checkpoint, path, model::kModelPrefix, model));
   model::OptimizerState state;
   const std::string prefix = model::kOptimizerPrefix;
   for (const auto& [name, tensor] : checkpoint.tensors) {
