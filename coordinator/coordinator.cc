@@ -417,19 +417,21 @@ absl::StatusOr<v1::HeartbeatResponse> Coordinator::Heartbeat(const v1::Heartbeat
     response.add_cancel_task_ids(std::move(task));
   }
   const std::string task = registry_.TaskOf(worker);
+  bool released = false;
   if (auto assignment = registry_.Undelivered(worker); assignment.has_value()) {
     if (IsCurrentTask(assignment->task_id())) {
       *response.add_assignments() = *std::move(assignment);
     } else {
       // The attempt ended before this rank ever started it.
-      registry_.Release(worker, assignment->task_id());
+      released = registry_.Release(worker, assignment->task_id());
     }
   } else if (!task.empty() &&
              std::find(running.begin(), running.end(), task) == running.end()) {
     // The worker acknowledged the task once and no longer runs it, without a
     // CompleteTask that arrived: its rank is gone.
-    registry_.Release(worker, task);
+    released = registry_.Release(worker, task);
   }
+  if (!released) return response;  // the common case: nothing changed
   Change change(this);
   FailGangsWithDeadMembers(change);
   RETURN_IF_ERROR(change.Commit());
