@@ -74,14 +74,16 @@ class Cluster:
         self.close()
 
     def log(self, name):
+        """The file a process's output is appended to (the child keeps its own handle)."""
         return open(os.path.join(self.tmp, name + ".log"), "ab")
 
     def start_coordinator(self):
-        self.coordinator = subprocess.Popen(
-            [runfile("coordinator/simclr-coordinator"), "--listen=" + self.address,
-             "--metrics_listen=127.0.0.1:%d" % self.metrics_port, "--state_dir=" + self.state_dir,
-             "--heartbeat_interval=" + self.heartbeat],
-            stdout=self.log("coordinator"), stderr=subprocess.STDOUT)
+        with self.log("coordinator") as log:
+            self.coordinator = subprocess.Popen(
+                [runfile("coordinator/simclr-coordinator"), "--listen=" + self.address,
+                 "--metrics_listen=127.0.0.1:%d" % self.metrics_port,
+                 "--state_dir=" + self.state_dir, "--heartbeat_interval=" + self.heartbeat],
+                stdout=log, stderr=subprocess.STDOUT)
         wait_until(lambda: self.ctl("get", "workers", check=False).returncode == 0, 30,
                    "the coordinator to answer")
 
@@ -93,12 +95,13 @@ class Cluster:
         index = len(self.workers)
         port = free_port()
         self.worker_metrics_ports.append(port)
-        self.workers.append(subprocess.Popen(
-            [runfile("worker/simclr-worker"), "--coordinator=" + self.address,
-             "--metrics_listen=127.0.0.1:%d" % port,
-             "--work_dir=" + os.path.join(self.tmp, "worker-%d" % index),
-             "--threads=%d" % self.threads],
-            stdout=self.log("worker-%d" % index), stderr=subprocess.STDOUT))
+        with self.log("worker-%d" % index) as log:
+            self.workers.append(subprocess.Popen(
+                [runfile("worker/simclr-worker"), "--coordinator=" + self.address,
+                 "--metrics_listen=127.0.0.1:%d" % port,
+                 "--work_dir=" + os.path.join(self.tmp, "worker-%d" % index),
+                 "--threads=%d" % self.threads],
+                stdout=log, stderr=subprocess.STDOUT))
 
     def kill_worker(self, worker_id):
         """SIGKILLs the process that registered as `worker_id`."""

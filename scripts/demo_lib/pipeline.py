@@ -1,7 +1,11 @@
 """Writes the demo's job file: the SimCLRv2 pipeline on Fashion-MNIST and the
 supervised baselines it is compared with, sized by mode.
 
-Usage: pipeline.py quick|default|full > pipeline.yaml
+Usage: pipeline.py quick|default|full [SEED] > pipeline.yaml
+
+SEED (default 7) seeds every job: weight initialisation, the labelled
+subsets, data order and augmentations. Runs with the same mode and seed give
+the same numbers; other seeds measure the spread.
 """
 import sys
 
@@ -42,7 +46,12 @@ def job(**fields):
     return "\n".join("%s: %s" % (k, v) for k, v in fields.items()) + "\n"
 
 
-def pipeline(mode):
+def train(batch_size, epochs, seed, extra=""):
+    return "{batch_size: %d, epochs: %g, precision: fp32, seed: %d%s}" % (
+        batch_size, epochs, seed, extra)
+
+
+def pipeline(mode, seed=7):
     m = MODES[mode]
     tuning = "{name: lars, base_lr: 0.05, lr_scaling: sqrt, weight_decay: 0, warmup_epochs: 0}"
     docs = [
@@ -51,33 +60,43 @@ def pipeline(mode):
             # The paper's rate for small batches and short runs: 0.075 x sqrt(B).
             optimizer="{name: lars, base_lr: 0.075, lr_scaling: sqrt, weight_decay: 1.0e-6, "
                       "warmup_epochs: 0.2}",
-            train="{batch_size: 512, epochs: %g, temperature: 0.2, precision: fp32, seed: 7, "
-                  "color_jitter_strength: 0.5, checkpoint_every_steps: 100}" % m["pre_epochs"]),
+            train=train(512, m["pre_epochs"], seed, ", temperature: 0.2, "
+                        "color_jitter_strength: 0.5, checkpoint_every_steps: 100")),
     ]
     for pct, epochs in ((1, m["ft1_epochs"]), (10, m["ft10_epochs"])):
         docs.append(job(name="demo-finetune-%dpct" % pct, kind="finetune", parent="demo-pretrain",
                         priority=5, data=data(m, pct / 100.0), finetune="{from_head_layer: 1}",
-                        optimizer=tuning,
-                        train="{batch_size: 64, epochs: %g, precision: fp32, seed: 7}" % epochs))
+                        optimizer=tuning, train=train(64, epochs, seed)))
     docs.append(job(name="demo-linear-eval", kind="linear_eval", parent="demo-pretrain",
                     priority=5, data=data(m, 1.0),
                     optimizer="{name: sgd, base_lr: 0.1, lr_scaling: sqrt, weight_decay: 0}",
-                    train="{batch_size: 256, epochs: %g, precision: fp32, seed: 7}" % m["lin_epochs"]))
+                    train=train(256, m["lin_epochs"], seed)))
     docs.append(job(name="demo-distill", kind="distill", teacher="demo-finetune-10pct", priority=5,
                     model=STUDENT, data=data(m), distill="{temperature: 1.0}",
                     optimizer="{name: lars, base_lr: 0.05, lr_scaling: sqrt, weight_decay: 0, "
                               "warmup_epochs: 0}",
-                    train="{batch_size: 128, epochs: %g, precision: fp32, seed: 7}" % m["kd_epochs"]))
+                    train=train(128, m["kd_epochs"], seed)))
     # Baselines: the same encoder from scratch, same optimizer and budget.
     for pct, epochs in ((1, m["ft1_epochs"]), (10, m["ft10_epochs"]), (100, m["sup100_epochs"])):
         docs.append(job(name="demo-supervised-%dpct" % pct, kind="supervised", priority=0,
                         model=TEACHER, data=data(m, pct / 100.0), optimizer=tuning,
-                        train="{batch_size: 64, epochs: %g, precision: fp32, seed: 7}" % epochs))
+                        train=train(64, epochs, seed)))
     return "---\n".join(docs)
 
 
-if __name__ == "__main__":
-    mode = sys.argv[1] if len(sys.argv) > 1 else "default"
+def main(argv):
+    if not 2 <= len(argv) <= 3:
+        sys.exit("usage: pipeline.py quick|default|full [SEED]")
+    mode = argv[1]
     if mode not in MODES:
         sys.exit("pipeline.py: mode: got %r, expected one of %s" % (mode, ", ".join(MODES)))
-    sys.stdout.write(pipeline(mode))
+    seed = 7
+    if len(argv) == 3:
+        if not argv[2].isdigit():
+            sys.exit("pipeline.py: seed: got %r, expected a non-negative integer" % argv[2])
+        seed = int(argv[2])
+    sys.stdout.write(pipeline(mode, seed))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

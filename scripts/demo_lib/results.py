@@ -37,6 +37,7 @@ def rows(jobs):
             "top1": job["metrics"].get("top1") if job["state"] == "SUCCEEDED" else None,
             "top5": job["metrics"].get("top5") if job["state"] == "SUCCEEDED" else None,
             "job": job["name"],
+            "seed": spec["train"].get("seed"),
             "state": job["state"],
         })
     order = {"supervised": 0, "linear_eval": 1, "simclrv2_finetune": 2, "simclrv2_distill": 3}

@@ -1,0 +1,133 @@
+"""The demo's job files and results table (scripts/demo_lib), checked against
+the real coordinator and simclrctl.
+
+Every mode's pipeline is accepted as a whole by a real coordinator (so a typo
+in a field, a bad value or a broken parent reference fails here, not an hour
+into `scripts/demo --full`), runs the jobs the issue asks for with the seed it
+was given, and turns into the results rows the README documents.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from cluster import Cluster, runfile
+
+sys.path.insert(0, os.path.dirname(runfile("scripts/demo_lib/pipeline.py")))
+import pipeline  # noqa: E402
+import results  # noqa: E402
+
+EXPECTED_JOBS = {
+    # name: (kind, parent or teacher, label_fraction)
+    "demo-pretrain": ("pretrain", None, None),
+    "demo-finetune-1pct": ("finetune", "demo-pretrain", 0.01),
+    "demo-finetune-10pct": ("finetune", "demo-pretrain", 0.1),
+    "demo-linear-eval": ("linear_eval", "demo-pretrain", 1.0),
+    "demo-distill": ("distill", "demo-finetune-10pct", None),
+    "demo-supervised-1pct": ("supervised", None, 0.01),
+    "demo-supervised-10pct": ("supervised", None, 0.1),
+    "demo-supervised-100pct": ("supervised", None, 1.0),
+}
+
+
+def submitted_jobs(mode, seed):
+    """Submits the mode's pipeline to a fresh coordinator; returns its jobs."""
+    with Cluster(workers=0) as c:
+        ids = c.submit(pipeline.pipeline(mode, seed))
+        jobs = c.get("jobs")
+    assert len(ids) == len(EXPECTED_JOBS), ids
+    return jobs
+
+
+class DemoPipelineTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.jobs = {mode: submitted_jobs(mode, 7) for mode in pipeline.MODES}
+
+    def test_every_mode_submits_the_papers_pipeline(self):
+        for mode, jobs in self.jobs.items():
+            by_name = {j["name"]: j for j in jobs}
+            self.assertEqual(set(by_name), set(EXPECTED_JOBS), mode)
+            for name, (kind, parent, fraction) in EXPECTED_JOBS.items():
+                spec = by_name[name]["spec"]
+                self.assertEqual(by_name[name]["kind"], kind, name)
+                self.assertEqual(spec["train"]["seed"], 7, name)
+                self.assertEqual(spec["data"].get("label_fraction"), fraction, name)
+                if kind == "distill":
+                    self.assertEqual(spec["teacher"], parent)
+                # A child waits for its parent (a student for its teacher).
+                expected_parent = by_name[parent]["id"] if parent else ""
+                self.assertEqual(by_name[name].get("parent_id", ""), expected_parent, name)
+            self.assertEqual(by_name["demo-pretrain"]["world_size"], 2, mode)
+            # The student is smaller than its teacher, the baselines are the teacher's network.
+            teacher = by_name["demo-pretrain"]["spec"]["model"]
+            self.assertLess(by_name["demo-distill"]["spec"]["model"]["width_multiplier"],
+                            teacher["width_multiplier"])
+            for pct in (1, 10, 100):
+                self.assertEqual(by_name["demo-supervised-%dpct" % pct]["spec"]["model"], teacher)
+            # The baselines get the fine-tuning budget.
+            for pct in (1, 10):
+                self.assertEqual(by_name["demo-supervised-%dpct" % pct]["spec"]["train"]["epochs"],
+                                 by_name["demo-finetune-%dpct" % pct]["spec"]["train"]["epochs"])
+
+    def test_modes_grow_in_training_and_only_quick_slices_the_data(self):
+        def epochs(mode, name):
+            return {j["name"]: j for j in self.jobs[mode]}[name]["spec"]["train"]["epochs"]
+
+        self.assertLess(epochs("default", "demo-pretrain"), epochs("full", "demo-pretrain"))
+        for mode, jobs in self.jobs.items():
+            for job in jobs:
+                sliced = job["spec"]["data"].get("max_train_examples", 0) > 0
+                self.assertEqual(sliced, mode == "quick", (mode, job["name"]))
+
+    def test_seed_reaches_every_job(self):
+        for job in submitted_jobs("quick", 12):
+            self.assertEqual(job["spec"]["train"]["seed"], 12, job["name"])
+
+    def test_bad_mode_or_seed_exits_with_the_reason(self):
+        script = runfile("scripts/demo_lib/pipeline.py")
+        for args, message in ((["fast"], "mode: got 'fast'"), (["quick", "-1"], "seed: got '-1'")):
+            result = subprocess.run([sys.executable, script] + args, capture_output=True, text=True)
+            self.assertNotEqual(result.returncode, 0, args)
+            self.assertIn(message, result.stderr, args)
+
+    def test_results_rows_and_json(self):
+        jobs = [dict(j) for j in self.jobs["default"]]
+        top1 = {"demo-finetune-1pct": 0.7505, "demo-supervised-1pct": 0.6681,
+                "demo-distill": 0.7269}
+        for job in jobs:
+            if job["name"] in top1:
+                job["state"] = "SUCCEEDED"
+                job["metrics"] = {"top1": top1[job["name"]], "top5": 0.99}
+        with tempfile.TemporaryDirectory(dir=os.environ.get("TEST_TMPDIR")) as tmp:
+            out = os.path.join(tmp, "results.json")
+            printed = subprocess.run(
+                [sys.executable, runfile("scripts/demo_lib/results.py"), out],
+                input=json.dumps(jobs), capture_output=True, text=True, check=True).stdout
+            with open(out) as f:
+                rows = json.load(f)["rows"]
+        # The pretraining job has no label fraction and no row of its own.
+        self.assertEqual([r["job"] for r in rows], [
+            "demo-supervised-1pct", "demo-finetune-1pct",
+            "demo-supervised-10pct", "demo-finetune-10pct", "demo-distill",
+            "demo-supervised-100pct", "demo-linear-eval"])
+        by_job = {r["job"]: r for r in rows}
+        for row in rows:
+            self.assertTrue({"method", "label_fraction", "model", "top1"} <= set(row), row)
+            self.assertEqual(row["seed"], 7, row)
+        self.assertEqual(by_job["demo-finetune-1pct"]["method"], "simclrv2_finetune")
+        self.assertEqual(by_job["demo-finetune-1pct"]["top1"], 0.7505)
+        self.assertEqual(by_job["demo-linear-eval"]["method"], "linear_eval")
+        # Labels reach the student through its teacher.
+        self.assertEqual(by_job["demo-distill"]["label_fraction"], 0.1)
+        self.assertEqual(by_job["demo-distill"]["model"], "ResNet-18 w0.0625")
+        # A job that did not succeed has no top-1, and the table says its state.
+        self.assertIsNone(by_job["demo-supervised-100pct"]["top1"])
+        self.assertIn("75.05%", printed)
+        self.assertRegex(printed, r"supervised\s+100%\s+ResNet-18 w0.125\s+(QUEUED|PENDING)")
+
+
+if __name__ == "__main__":
+    unittest.main()
