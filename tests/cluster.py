@@ -153,6 +153,19 @@ class Cluster:
         return "\n".join(out)
 
 
+class ClusterTestCase(unittest.TestCase):
+    """Test cases sharing one cluster of WORKERS workers, started once per class."""
+    WORKERS = 2
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Cluster(workers=cls.WORKERS)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.close()
+
+
 def main():
     """Runs the caller's unittest cases; writes JUnit XML for Bazel when asked."""
     suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules["__main__"])

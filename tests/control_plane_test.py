@@ -6,9 +6,8 @@ are rejected with exit code 2 and store nothing; a lost worker fails its job
 with a reason naming it; a cancelled job frees its workers.
 """
 import os
-import unittest
 
-from cluster import Cluster, wait_until
+from cluster import ClusterTestCase, wait_until
 
 TINY = """
 name: {name}
@@ -26,15 +25,7 @@ def tiny(name, world_size=2, steps=4, max_restarts=0):
     return TINY.format(name=name, world_size=world_size, steps=steps, max_restarts=max_restarts)
 
 
-class ControlPlaneTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = Cluster(workers=2)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.close()
-
+class ControlPlaneTest(ClusterTestCase):
     def test_1_gang_job_succeeds_and_survives_a_coordinator_kill(self):
         c = self.cluster
         ids = c.submit(tiny("gang"))

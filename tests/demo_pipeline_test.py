@@ -130,4 +130,5 @@ class DemoPipelineTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    import cluster
+    cluster.main()

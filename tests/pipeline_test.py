@@ -6,9 +6,8 @@ that reproduces the world_size-1 run with the same global batch step for step.
 import json
 import math
 import os
-import unittest
 
-from cluster import Cluster
+from cluster import ClusterTestCase
 
 PIPELINE = """
 name: pre
@@ -53,15 +52,7 @@ def steps(job):
         return [json.loads(line) for line in f]
 
 
-class PipelineTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = Cluster(workers=2)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.close()
-
+class PipelineTest(ClusterTestCase):
     def test_pretrain_finetune_distill_report_their_metrics(self):
         c = self.cluster
         self.assertEqual(len(c.submit(PIPELINE)), 3)
