@@ -1,6 +1,7 @@
 #include "client/job_view.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -251,6 +252,8 @@ View WorkerView(const v1::Worker& worker) {
       .Set("device_kind", View::String(worker.device_kind()))
       .Set("device_count", View::Number(worker.device_count()))
       .Set("memory_bytes", View::Number(worker.memory_bytes()))
+      .Set("device_name", View::String(worker.device_name()))
+      .Set("device_memory_bytes", View::Number(worker.device_memory_bytes()))
       .Set("collective_address", View::String(worker.collective_address()))
       .Set("state", View::String(state))
       .Set("job_id", View::String(worker.job_id()))
@@ -289,6 +292,12 @@ std::string FormatWorkerTable(const std::vector<View>& workers,
     std::string device = Text(worker.Find("device_kind"));
     double count = Number(worker.Find("device_count"));
     if (count > 1) absl::StrAppend(&device, " x", count);
+    // A GPU worker says which GPU: "cuda (NVIDIA H200, 140 GiB)".
+    const std::string name = Text(worker.Find("device_name"));
+    const double memory = Number(worker.Find("device_memory_bytes"));
+    if (device == "cuda" && name != "-" && memory > 0) {
+      absl::StrAppend(&device, " (", name, ", ", std::llround(memory / (1 << 30)), " GiB)");
+    }
     std::string job = Text(worker.Find("job_id"));
     std::string rank = job == "-" ? "-" : Text(worker.Find("rank"));
     std::string heartbeat = AgeSince(worker.Find("last_heartbeat"), now);

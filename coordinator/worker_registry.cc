@@ -38,6 +38,8 @@ std::string WorkerRegistry::Register(const v1::RegisterWorkerRequest& request) {
   w.set_device_kind(request.device_kind().empty() ? "cpu" : request.device_kind());
   w.set_device_count(request.device_count());
   w.set_memory_bytes(request.memory_bytes());
+  w.set_device_name(request.device_name());
+  w.set_device_memory_bytes(request.device_memory_bytes());
   w.set_collective_address(request.collective_address());
   w.set_state(v1::IDLE);
   *w.mutable_registered_at() = ToProto(now);

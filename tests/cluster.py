@@ -50,11 +50,12 @@ def wait_until(predicate, timeout, what):
 
 
 class Cluster:
-    def __init__(self, workers=2, heartbeat="1s", state_dir=None, threads=1):
+    def __init__(self, workers=2, heartbeat="1s", state_dir=None, threads=1, worker_args=()):
         self.tmp = tempfile.mkdtemp(prefix="simclr-cluster-", dir=os.environ.get("TEST_TMPDIR"))
         self.state_dir = state_dir or os.path.join(self.tmp, "state")
         self.heartbeat = heartbeat
         self.threads = threads
+        self.worker_args = list(worker_args)
         self.port = free_port()
         self.address = "127.0.0.1:%d" % self.port
         self.metrics_port = free_port()
@@ -100,20 +101,34 @@ class Cluster:
                 [runfile("worker/simclr-worker"), "--coordinator=" + self.address,
                  "--metrics_listen=127.0.0.1:%d" % port,
                  "--work_dir=" + os.path.join(self.tmp, "worker-%d" % index),
-                 "--threads=%d" % self.threads],
+                 "--threads=%d" % self.threads] + self.worker_args,
                 stdout=log, stderr=subprocess.STDOUT))
+
+    def _worker_log_values(self, index, marker):
+        """The word after `marker` on each line of worker `index`'s log."""
+        with open(os.path.join(self.tmp, "worker-%d.log" % index), errors="replace") as f:
+            return [line.split(marker)[1].split()[0].rstrip(",;") for line in f if marker in line]
+
+    def worker_index(self, worker_id):
+        """The index of the live worker process that registered as `worker_id`."""
+        for i, proc in enumerate(self.workers):
+            ids = self._worker_log_values(i, "registered as ")
+            if ids and ids[-1] == worker_id and proc.poll() is None:
+                return i
+        raise AssertionError("no live process registered as " + worker_id)
 
     def kill_worker(self, worker_id):
         """SIGKILLs the process that registered as `worker_id`."""
-        for i, proc in enumerate(self.workers):
-            with open(os.path.join(self.tmp, "worker-%d.log" % i), errors="replace") as f:
-                ids = [line.split("registered as ")[1].split()[0]
-                       for line in f if "registered as " in line]
-            if ids and ids[-1] == worker_id and proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                return
-        raise AssertionError("no live process registered as " + worker_id)
+        proc = self.workers[self.worker_index(worker_id)]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+    def trainer_pid(self, worker_id):
+        """The pid of the newest trainer process that worker `worker_id` started."""
+        pids = self._worker_log_values(self.worker_index(worker_id), "in trainer pid ")
+        if not pids:
+            raise AssertionError("worker %s started no trainer" % worker_id)
+        return int(pids[-1])
 
     def close(self):
         for p in self.workers + [self.coordinator]:

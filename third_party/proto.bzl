@@ -4,10 +4,13 @@
         name = "job_cc",
         srcs = ["job.proto"],
         deps = [],          # other cc_proto_grpc_library targets it imports
-        grpc = False,       # True also generates *.grpc.pb.{h,cc} for services
+        grpc = False,       # True also makes job_cc_grpc: *.grpc.pb.{h,cc} for services
     )
 
-Imports are resolved from the workspace root, so `import "proto/simclr/v1/job.proto"`.
+`name` holds the messages and links protobuf only, so a process that reads and
+writes these messages without speaking gRPC (the trainer) does not link gRPC;
+`name + "_grpc"` adds the service stubs. Imports are resolved from the
+workspace root, so `import "proto/simclr/v1/job.proto"`.
 """
 
 def cc_proto_grpc_library(name, srcs, deps = [], grpc = False, visibility = None):
@@ -35,10 +38,20 @@ def cc_proto_grpc_library(name, srcs, deps = [], grpc = False, visibility = None
         outs = outs,
         cmd = cmd,
     )
+    messages = [b + ".pb" for b in bases]
     native.cc_library(
         name = name,
-        srcs = [o for o in outs if o.endswith(".cc")],
-        hdrs = [o for o in outs if o.endswith(".h")],
-        deps = deps + ["//third_party:protobuf"] + (["//third_party:grpc"] if grpc else []),
+        srcs = [m + ".cc" for m in messages],
+        hdrs = [m + ".h" for m in messages],
+        deps = deps + ["//third_party:protobuf"],
         visibility = visibility,
     )
+    if grpc:
+        services = [b + ".grpc.pb" for b in bases]
+        native.cc_library(
+            name = name + "_grpc",
+            srcs = [s + ".cc" for s in services],
+            hdrs = [s + ".h" for s in services],
+            deps = [":" + name, "//third_party:grpc"],
+            visibility = visibility,
+        )

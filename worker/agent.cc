@@ -1,6 +1,7 @@
 #include "worker/agent.h"
 
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -8,11 +9,19 @@
 
 namespace simclr::worker {
 
-// The TaskContext of one task: a cancel flag plus rate-limited progress RPCs.
+// The TaskContext of one task: a cancel flag, and progress reports that a
+// thread of their own sends, so that Report never waits on the coordinator
+// (a slow or absent coordinator must not stall a training step). Reports are
+// coalesced: the newest progress goes out at most every progress_interval,
+// and a new checkpoint at once.
 class Agent::Context final : public TaskContext {
  public:
   Context(Agent* agent, std::string worker_id, std::string task_id)
-      : agent_(agent), worker_id_(std::move(worker_id)), task_id_(std::move(task_id)) {}
+      : agent_(agent), worker_id_(std::move(worker_id)), task_id_(std::move(task_id)) {
+    sender_ = std::thread(&Context::SendLoop, this);
+  }
+
+  ~Context() override { Flush(); }
 
   bool cancelled() const override { return cancelled_.load(); }
 
@@ -28,31 +37,80 @@ class Agent::Context final : public TaskContext {
 
   void Report(const v1::Progress& progress, const std::map<std::string, double>& metrics,
               const std::string& checkpoint) override {
-    const absl::Time now = agent_->clock_->Now();
+    absl::MutexLock lock(&mu_);
+    if (!pending_.has_value()) {
+      pending_.emplace();
+      pending_->set_worker_id(worker_id_);
+      pending_->set_task_id(task_id_);
+    }
+    *pending_->mutable_progress() = progress;
+    pending_->clear_metrics();
+    for (const auto& [name, value] : metrics) (*pending_->mutable_metrics())[name] = value;
+    // A newer checkpoint supersedes one not yet sent: the coordinator needs
+    // only the latest.
+    if (!checkpoint.empty()) pending_->set_checkpoint(checkpoint);
+    woken_ = true;
+  }
+
+  // Sends what is pending and stops the sender. Called when the task ended,
+  // before its result is reported, so a last checkpoint is never lost.
+  void Flush() {
     {
       absl::MutexLock lock(&mu_);
-      if (checkpoint.empty() && now - last_sent_ < agent_->options_.progress_interval) return;
-      last_sent_ = now;
+      closing_ = true;
+      woken_ = true;
     }
-    v1::ReportProgressRequest request;
-    request.set_worker_id(worker_id_);
-    request.set_task_id(task_id_);
-    *request.mutable_progress() = progress;
-    for (const auto& [name, value] : metrics) (*request.mutable_metrics())[name] = value;
-    request.set_checkpoint(checkpoint);
+    if (sender_.joinable()) sender_.join();
+  }
+
+ private:
+  void SendLoop() {
+    const Clock& clock = *agent_->clock_;
+    mu_.Lock();
+    for (;;) {
+      if (pending_.has_value()) {
+        const bool urgent = closing_ || !pending_->checkpoint().empty();
+        const absl::Duration wait =
+            urgent ? absl::ZeroDuration()
+                   : last_sent_ + agent_->options_.progress_interval - clock.Now();
+        if (wait <= absl::ZeroDuration()) {
+          v1::ReportProgressRequest request = std::move(*pending_);
+          pending_.reset();
+          last_sent_ = clock.Now();
+          mu_.Unlock();
+          Send(request);
+          mu_.Lock();
+          continue;
+        }
+        woken_ = false;
+        mu_.AwaitWithTimeout(absl::Condition(&woken_), wait);
+      } else if (closing_) {
+        break;
+      } else {
+        woken_ = false;
+        mu_.Await(absl::Condition(&woken_));
+      }
+    }
+    mu_.Unlock();
+  }
+
+  void Send(const v1::ReportProgressRequest& request) {
     absl::StatusOr<v1::ReportProgressResponse> response =
         agent_->connection_->ReportProgress(request);
     if (response.ok() && response->cancelled()) Cancel("the coordinator cancelled the task");
   }
 
- private:
   Agent* const agent_;
   const std::string worker_id_;
   const std::string task_id_;
   std::atomic<bool> cancelled_{false};
   mutable absl::Mutex mu_;
   std::string cancel_reason_ ABSL_GUARDED_BY(mu_);
+  std::optional<v1::ReportProgressRequest> pending_ ABSL_GUARDED_BY(mu_);
+  bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_sent_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::thread sender_;
 };
 
 Agent::Agent(AgentOptions options, CoordinatorConnection* connection, TaskRunner* runner,
@@ -209,6 +267,7 @@ void Agent::StartTask(const v1::TaskAssignment& task) {
 
 void Agent::RunTask(v1::TaskAssignment task, std::shared_ptr<Context> context) {
   absl::StatusOr<TaskResult> result = runner_->Run(task, *context);
+  context->Flush();
 
   v1::CompleteTaskRequest request;
   {

@@ -1,6 +1,7 @@
 // The agent against a real coordinator core behind in-process gRPC services.
 #include "worker/agent.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -39,6 +40,39 @@ class BlockingRunner final : public TaskRunner {
   absl::Notification release_;
 };
 
+// The real connection, except that ReportProgress waits while `hold` is set:
+// a coordinator too slow to answer.
+class SlowReportsConnection final : public CoordinatorConnection {
+ public:
+  explicit SlowReportsConnection(std::unique_ptr<CoordinatorConnection> real)
+      : real_(std::move(real)) {}
+
+  absl::StatusOr<v1::RegisterWorkerResponse> RegisterWorker(
+      const v1::RegisterWorkerRequest& r) override {
+    return real_->RegisterWorker(r);
+  }
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& r) override {
+    return real_->Heartbeat(r);
+  }
+  absl::StatusOr<v1::ReportProgressResponse> ReportProgress(
+      const v1::ReportProgressRequest& r) override {
+    if (hold) released.WaitForNotification();
+    return real_->ReportProgress(r);
+  }
+  absl::Status CompleteTask(const v1::CompleteTaskRequest& r) override {
+    return real_->CompleteTask(r);
+  }
+  absl::Status DeregisterWorker(const v1::DeregisterWorkerRequest& r) override {
+    return real_->DeregisterWorker(r);
+  }
+
+  std::atomic<bool> hold{false};
+  absl::Notification released;
+
+ private:
+  std::unique_ptr<CoordinatorConnection> real_;
+};
+
 class AgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -52,17 +86,20 @@ class AgentTest : public ::testing::Test {
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
-    connection_ = MakeGrpcConnection(server_->InProcessChannel(grpc::ChannelArguments()),
-                                     absl::Seconds(5));
+    auto connection = std::make_unique<SlowReportsConnection>(MakeGrpcConnection(
+        server_->InProcessChannel(grpc::ChannelArguments()), absl::Seconds(5)));
+    connection_ = connection.get();
+    connection_owner_ = std::move(connection);
     AgentOptions agent_options;
     agent_options.registration.set_collective_address("127.0.0.1:1");
     agent_options.progress_interval = absl::ZeroDuration();
-    agent_ = std::make_unique<Agent>(agent_options, connection_.get(), &runner_, &Clock::Real());
+    agent_ = std::make_unique<Agent>(agent_options, connection_, &runner_, &Clock::Real());
     thread_ = std::thread([this] { run_status_ = agent_->Run(); });
     ASSERT_TRUE(agent_->WaitUntilRegistered(absl::Seconds(10)));
   }
 
   void TearDown() override {
+    if (!connection_->released.HasBeenNotified()) connection_->released.Notify();
     agent_->Stop();
     thread_.join();
     server_->Shutdown();
@@ -92,11 +129,26 @@ class AgentTest : public ::testing::Test {
     return v1::Job();
   }
 
+  // Blocks until the job records `checkpoint`.
+  v1::Job AwaitCheckpoint(const std::string& id, const std::string& checkpoint) {
+    int64_t version = 0;
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < deadline) {
+      auto snap = coordinator_->WaitForChange(id, version, absl::Seconds(1));
+      EXPECT_TRUE(snap.ok());
+      if (snap->job.checkpoint() == checkpoint) return snap->job;
+      version = snap->version;
+    }
+    ADD_FAILURE() << "job " << id << " never recorded " << checkpoint;
+    return v1::Job();
+  }
+
   coordinator::InMemoryJobStore store_;
   std::unique_ptr<coordinator::Coordinator> coordinator_;
   std::unique_ptr<coordinator::WorkerServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<CoordinatorConnection> connection_;
+  std::unique_ptr<CoordinatorConnection> connection_owner_;
+  SlowReportsConnection* connection_ = nullptr;
   BlockingRunner runner_;
   std::unique_ptr<Agent> agent_;
   std::thread thread_;
@@ -108,13 +160,25 @@ TEST_F(AgentTest, RunsAnAssignmentAndReportsItsResult) {
   ASSERT_TRUE(runner_.started_.WaitForNotificationWithTimeout(absl::Seconds(20)));
   EXPECT_EQ(runner_.task_.task_id(), id + ".1");
   EXPECT_EQ(runner_.task_.world_size(), 1);
-  v1::Job running = coordinator_->GetJob(id).value();
-  EXPECT_EQ(running.checkpoint(), "/ckpt/1");
+  v1::Job running = AwaitCheckpoint(id, "/ckpt/1");
   EXPECT_DOUBLE_EQ(running.metrics().at("loss"), 3.5);
   runner_.release_.Notify();
   v1::Job done = AwaitState(id, v1::SUCCEEDED);
   EXPECT_EQ(done.checkpoint(), "/ckpt/final");
   EXPECT_DOUBLE_EQ(done.metrics().at("top1"), 0.5);
+}
+
+TEST_F(AgentTest, ReportingNeverWaitsForASlowCoordinator) {
+  connection_->hold = true;
+  const std::string id = Submit();
+  // The runner reported a checkpoint before it signalled that it started: a
+  // Report that waited for the coordinator would hold it here.
+  ASSERT_TRUE(runner_.started_.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(coordinator_->GetJob(id)->checkpoint(), "");
+  connection_->released.Notify();
+  EXPECT_EQ(AwaitCheckpoint(id, "/ckpt/1").metrics().at("loss"), 3.5);
+  runner_.release_.Notify();
+  AwaitState(id, v1::SUCCEEDED);
 }
 
 TEST_F(AgentTest, ACancelledJobStopsItsTaskAndFreesTheWorker) {

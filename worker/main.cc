@@ -1,13 +1,18 @@
-// simclr-worker: runs SimCLRv2 tasks that the coordinator assigns.
+// simclr-worker: the worker agent. Registers with a coordinator, keeps its
+// lease, and runs each task it is assigned in a simclr-trainer child process
+// that it supervises (NOTE [trainer process] in
+// worker/trainer_process_runner.h). Links no LibTorch: it starts in
+// milliseconds, and the trainer can be built against any LibTorch.
 //
 //   simclr-worker --coordinator=HOST:PORT --metrics_listen=HOST:PORT
 //       --work_dir=DIR --device=cpu|cuda:N --threads=N
 //
-// One process per GPU (or one CPU process). Serves the gRPC health-checking
-// protocol and Prometheus metrics on --metrics_listen's neighbours (see
-// --health_listen), a c10d rendezvous on --collective_address when it is
-// rank 0 of a gang. SIGTERM/SIGINT stop the running task (reported as failed,
-// so the gang restarts elsewhere), deregister and exit.
+// One process per GPU (or one CPU process). Serves Prometheus metrics on
+// --metrics_listen and the gRPC health-checking protocol on --health_listen;
+// its trainer serves a gang's c10d rendezvous on --collective_address when it
+// is rank 0. SIGTERM/SIGINT deregister (so the gang restarts elsewhere), end
+// the running trainer (SIGTERM, then SIGKILL after the grace period) and exit.
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -23,21 +29,22 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 #include <prometheus/registry.h>
-#include <torch/utils.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "common/metrics_http_server.h"
 #include "common/shutdown_signal.h"
-#include "model/distributed/process_group.h"
+#include "common/free_port.h"
 #include "worker/agent.h"
 #include "worker/coordinator_connection.h"
-#include "worker/training/training_runner.h"
+#include "worker/trainer_process_runner.h"
 #include "worker/worker_metrics.h"
 
 ABSL_FLAG(std::string, coordinator, "127.0.0.1:50051", "coordinator host:port");
@@ -52,6 +59,14 @@ ABSL_FLAG(std::string, collective_address, "",
           "host:port this worker serves a gang's rendezvous on as rank 0 "
           "(default 127.0.0.1 and a free port)");
 ABSL_FLAG(std::string, name, "", "stable worker name (e.g. the pod name); default: assigned");
+ABSL_FLAG(std::string, trainer, "",
+          "path of the simclr-trainer binary (default: next to this binary)");
+ABSL_FLAG(int64_t, task_memory_limit_mb, 0,
+          "address-space limit of each trainer process in MiB (RLIMIT_AS); 0: none");
+ABSL_FLAG(absl::Duration, trainer_grace_period, absl::Seconds(30),
+          "how long a trainer has to stop after SIGTERM before it is killed");
+ABSL_FLAG(absl::Duration, trainer_liveness_timeout, absl::Seconds(30),
+          "a trainer that sends nothing for this long (frozen, hung) is killed");
 
 namespace {
 
@@ -62,10 +77,49 @@ int Fail(const std::string& message) {
   return 2;
 }
 
+// simclr-trainer beside this binary (bazel-bin/worker, build/cmake/worker).
+std::string DefaultTrainerPath() {
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "simclr-trainer";
+  return (self.parent_path() / "simclr-trainer").string();
+}
+
+// What `simclr-trainer --probe` says of `device`: its name and memory.
+struct DeviceInfo {
+  std::string name;
+  int64_t memory_bytes = 0;
+};
+
+absl::StatusOr<DeviceInfo> ProbeDevice(const std::string& trainer, const std::string& device) {
+  const std::string command =
+      absl::StrCat("'", trainer, "' --probe --device='", device, "' 2>&1");
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return absl::InternalError("cannot run " + trainer);
+  std::string output;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+  const int status = pclose(pipe);
+  if (status != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--device=", device, ": ", output.empty() ? "the trainer's probe failed" : output));
+  }
+  DeviceInfo info;
+  for (absl::string_view line : absl::StrSplit(output, '\n', absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&line, "name=")) info.name = std::string(line);
+    if (absl::ConsumePrefix(&line, "memory_bytes=")) {
+      (void)absl::SimpleAtoi(line, &info.memory_bytes);
+    }
+  }
+  return info;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   simclr::BlockShutdownSignals();  // before any thread starts
+  // A trainer that exits before reading its task must not kill the agent.
+  signal(SIGPIPE, SIG_IGN);
   absl::SetProgramUsageMessage("Runs SimCLRv2 training tasks for a simclr-coordinator.");
   absl::ParseCommandLine(argc, argv);
 
@@ -82,12 +136,25 @@ int main(int argc, char** argv) {
   }
   const int threads = absl::GetFlag(FLAGS_threads);
   if (threads < 0) return Fail("--threads: expected an integer >= 0");
-  const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  torch::set_num_threads(threads > 0 ? threads : std::max(1, cores));
+  const int64_t memory_limit_mb = absl::GetFlag(FLAGS_task_memory_limit_mb);
+  if (memory_limit_mb < 0) return Fail("--task_memory_limit_mb: expected an integer >= 0");
+
+  const std::string trainer =
+      absl::GetFlag(FLAGS_trainer).empty() ? DefaultTrainerPath() : absl::GetFlag(FLAGS_trainer);
+  if (access(trainer.c_str(), X_OK) != 0) {
+    return Fail(absl::StrCat("--trainer: ", trainer, " is not an executable file"));
+  }
+  // A CUDA worker checks its GPU before it offers itself to the coordinator.
+  DeviceInfo device_info{"cpu", 0};
+  if (cuda) {
+    absl::StatusOr<DeviceInfo> probed = ProbeDevice(trainer, device);
+    if (!probed.ok()) return Fail(std::string(probed.status().message()));
+    device_info = *probed;
+  }
 
   std::string collective = absl::GetFlag(FLAGS_collective_address);
   if (collective.empty()) {
-    absl::StatusOr<int> port = simclr::model::PickUnusedLoopbackPort();
+    absl::StatusOr<int> port = simclr::PickUnusedLoopbackPort();
     if (!port.ok()) return Fail(std::string(port.status().message()));
     collective = absl::StrCat("127.0.0.1:", *port);
   }
@@ -129,11 +196,21 @@ int main(int argc, char** argv) {
   options.registration.set_name(absl::GetFlag(FLAGS_name));
   options.on_registered = [&metrics](const std::string& id) { metrics.set_worker(id); };
 
-  simclr::worker::TrainingRunnerOptions runner_options;
-  runner_options.device = cuda && device == "cuda" ? "cuda:0" : device;
+  options.registration.set_device_name(device_info.name);
+  options.registration.set_device_memory_bytes(device_info.memory_bytes);
+
+  simclr::worker::TrainerProcessRunnerOptions runner_options;
+  runner_options.trainer_path = trainer;
   const std::string collective_host = collective.substr(0, collective.rfind(':'));
-  runner_options.local_address = collective_host;
-  simclr::worker::TrainingRunner runner(runner_options, &metrics, &simclr::Clock::Real());
+  runner_options.trainer_args = {
+      absl::StrCat("--device=", cuda && device == "cuda" ? "cuda:0" : device),
+      absl::StrCat("--threads=", threads),
+      absl::StrCat("--local_address=", collective_host),
+  };
+  runner_options.memory_limit_bytes = memory_limit_mb * (int64_t{1} << 20);
+  runner_options.grace_period = absl::GetFlag(FLAGS_trainer_grace_period);
+  runner_options.liveness_timeout = absl::GetFlag(FLAGS_trainer_liveness_timeout);
+  simclr::worker::TrainerProcessRunner runner(runner_options, &metrics, &simclr::Clock::Real());
 
   auto connection = simclr::worker::MakeGrpcConnection(
       grpc::CreateChannel(absl::GetFlag(FLAGS_coordinator), grpc::InsecureChannelCredentials()),
@@ -141,8 +218,9 @@ int main(int argc, char** argv) {
   simclr::worker::Agent agent(options, connection.get(), &runner, &simclr::Clock::Real());
 
   simclr::NotifyOnShutdownSignal(&g_shutdown);
-  std::printf("simclr-worker: device %s, %d threads, rendezvous %s, coordinator %s, metrics %s\n",
-              device.c_str(), torch::get_num_threads(), collective.c_str(),
+  std::printf("simclr-worker: device %s (%s), %d threads, trainer %s, rendezvous %s, "
+              "coordinator %s, metrics %s\n",
+              device.c_str(), device_info.name.c_str(), threads, trainer.c_str(), collective.c_str(),
               absl::GetFlag(FLAGS_coordinator).c_str(),
               metrics_listen.empty() ? "off" : metrics_listen.c_str());
   std::fflush(stdout);

@@ -1,10 +1,5 @@
 #include "model/distributed/process_group.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -247,28 +242,6 @@ absl::StatusOr<c10::intrusive_ptr<c10d::ProcessGroup>> CreateProcessGroup(
     return FromException(e, context);
   }
   return absl::InternalError(absl::StrCat(context, ": unhandled backend"));
-}
-
-absl::StatusOr<int> PickUnusedLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) {
-    return absl::UnavailableError(
-        absl::StrCat("socket(): ", std::strerror(errno)));
-  }
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    const int error = errno;
-    ::close(fd);
-    return absl::UnavailableError(
-        absl::StrCat("binding 127.0.0.1:0: ", std::strerror(error)));
-  }
-  ::close(fd);
-  return static_cast<int>(ntohs(address.sin_port));
 }
 
 }  // namespace simclr::model

@@ -58,11 +58,6 @@ struct ProcessGroupOptions {
 absl::StatusOr<c10::intrusive_ptr<c10d::ProcessGroup>> CreateProcessGroup(
     const ProcessGroupOptions& options);
 
-// Returns a TCP port on 127.0.0.1 that was free a moment ago (the kernel's
-// choice for port 0). For tests and single-machine runs; another process may
-// take it before it is used.
-absl::StatusOr<int> PickUnusedLoopbackPort();
-
 }  // namespace simclr::model
 
 #endif  // SIMCLR_MODEL_DISTRIBUTED_PROCESS_GROUP_H_

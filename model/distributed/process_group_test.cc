@@ -9,6 +9,7 @@
 #include <torch/types.h>
 
 #include "absl/status/status.h"
+#include "common/free_port.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"

@@ -9,6 +9,7 @@
 #include <torch/types.h>
 #include <torch/utils.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "model/augment/simclr_augment.h"
@@ -54,6 +55,18 @@ model::SubsetOptions LabelledSubset(const v1::JobSpec& spec) {
   }
   subset.seed = static_cast<uint64_t>(spec.train().seed());
   return subset;
+}
+
+// An allocation that failed (host memory: LibTorch's "can't allocate
+// memory", std::bad_alloc; device memory: "CUDA out of memory") becomes
+// ResourceExhausted starting with "out of memory", wherever it was caught.
+absl::Status NameOutOfMemory(const absl::Status& status) {
+  const absl::string_view message = status.message();
+  const bool oom = absl::IsResourceExhausted(status) ||
+                   absl::StrContains(message, "can't allocate memory") ||
+                   absl::StrContains(message, "out of memory");
+  if (!oom || absl::StartsWith(message, "out of memory")) return status;
+  return absl::ResourceExhaustedError(absl::StrCat("out of memory: ", message));
 }
 
 absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& context,
@@ -268,9 +281,12 @@ absl::StatusOr<TaskResult> TrainingRunner::Run(const v1::TaskAssignment& task,
     result = RunTask(task, context, options_, observer_, *clock_);
   } catch (const c10::Error& e) {
     result = absl::InternalError(e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    result = absl::ResourceExhaustedError("std::bad_alloc");
   } catch (const std::exception& e) {
     result = absl::InternalError(e.what());
   }
+  if (!result.ok()) result = NameOutOfMemory(result.status());
   if (observer_ != nullptr) observer_->OnTaskEnd(TaskLabels{task.job_id(), task.spec().kind(), task.rank()});
   return result;
 }
