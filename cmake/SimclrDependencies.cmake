@@ -6,6 +6,10 @@
 #   simclr_ext_abseil   Abseil from its CMake config (required)
 #   simclr_ext_zlib     zlib
 #   simclr_ext_jpeg, simclr_ext_png   libjpeg, libpng
+#   simclr_ext_protobuf, simclr_ext_grpc, simclr_ext_grpc_reflection
+#                       Protocol Buffers and gRPC (+ SIMCLR_PROTOC and
+#                       SIMCLR_GRPC_CPP_PLUGIN, the code generators)
+#   simclr_ext_prometheus, simclr_ext_sqlite, simclr_ext_yaml_cpp
 # and, for `linkopts = ["-l<x>"]`, simclr_ext_lib_<x> (jpeg, png, pthread).
 # A dependency that is not found leaves its target undefined; the targets that
 # need it are then skipped with a message (see SimclrMirror.cmake).
@@ -124,3 +128,55 @@ endif()
 find_package(Threads REQUIRED)
 add_library(simclr_ext_lib_pthread INTERFACE)
 target_link_libraries(simclr_ext_lib_pthread INTERFACE Threads::Threads)
+
+# --- Protocol Buffers, gRPC --------------------------------------------------
+# Debian's protobuf has no CMake config: CMake's FindProtobuf looks in
+# CMAKE_PREFIX_PATH (a carried prefix's usr/ too). The code generators run at
+# build time; in a carried prefix they need its libraries on the loader path.
+find_package(Protobuf QUIET)
+if(Protobuf_FOUND)
+  add_library(simclr_ext_protobuf INTERFACE)
+  target_link_libraries(simclr_ext_protobuf INTERFACE protobuf::libprotobuf)
+  set(SIMCLR_PROTOC "${Protobuf_PROTOC_EXECUTABLE}")
+  get_filename_component(_simclr_protoc_lib "${Protobuf_LIBRARY}" DIRECTORY)
+  set(SIMCLR_PROTOC_LIBRARY_PATH "${_simclr_protoc_lib}")
+endif()
+
+find_package(gRPC CONFIG QUIET)
+if(gRPC_FOUND)
+  add_library(simclr_ext_grpc INTERFACE)
+  target_link_libraries(simclr_ext_grpc INTERFACE gRPC::grpc++)
+  add_library(simclr_ext_grpc_reflection INTERFACE)
+  target_link_libraries(simclr_ext_grpc_reflection INTERFACE gRPC::grpc++_reflection)
+  if(TARGET gRPC::grpc_cpp_plugin)
+    get_target_property(SIMCLR_GRPC_CPP_PLUGIN gRPC::grpc_cpp_plugin LOCATION)
+  endif()
+endif()
+if(NOT SIMCLR_GRPC_CPP_PLUGIN)
+  find_program(SIMCLR_GRPC_CPP_PLUGIN grpc_cpp_plugin)
+endif()
+message(STATUS "simclr: protoc ${SIMCLR_PROTOC}, grpc_cpp_plugin ${SIMCLR_GRPC_CPP_PLUGIN}")
+
+# --- prometheus-cpp, SQLite, yaml-cpp ---------------------------------------
+find_package(prometheus-cpp CONFIG QUIET)
+if(prometheus-cpp_FOUND)
+  add_library(simclr_ext_prometheus INTERFACE)
+  target_link_libraries(simclr_ext_prometheus INTERFACE prometheus-cpp::pull
+                        prometheus-cpp::core)
+endif()
+
+find_package(SQLite3 QUIET)
+if(SQLite3_FOUND)
+  add_library(simclr_ext_sqlite INTERFACE)
+  target_link_libraries(simclr_ext_sqlite INTERFACE SQLite::SQLite3)
+endif()
+
+find_package(yaml-cpp CONFIG QUIET)
+if(yaml-cpp_FOUND)
+  add_library(simclr_ext_yaml_cpp INTERFACE)
+  if(TARGET yaml-cpp::yaml-cpp)
+    target_link_libraries(simclr_ext_yaml_cpp INTERFACE yaml-cpp::yaml-cpp)
+  else()
+    target_link_libraries(simclr_ext_yaml_cpp INTERFACE yaml-cpp)
+  endif()
+endif()

@@ -23,23 +23,86 @@ function(_simclr_skip name label reason)
   set_property(GLOBAL APPEND PROPERTY SIMCLR_SKIPPED "${label}: ${reason}")
 endfunction()
 
+# Maps DEPS (mirror targets and EXT:<x>) onto CMake targets: sets
+# <out_link> to the list, or <out_missing> to the first one not defined.
+function(_simclr_resolve_deps out_link out_missing)
+  set(link "")
+  set(missing "")
+  foreach(dep IN LISTS ARGN)
+    if(dep MATCHES "^EXT:(.+)$")
+      set(dep "simclr_ext_${CMAKE_MATCH_1}")
+    endif()
+    if(NOT TARGET ${dep})
+      set(missing ${dep})
+      break()
+    endif()
+    list(APPEND link ${dep})
+  endforeach()
+  set(${out_link} "${link}" PARENT_SCOPE)
+  set(${out_missing} "${missing}" PARENT_SCOPE)
+endfunction()
+
+# simclr_mirror_proto(KIND messages|grpc NAME <cmake target> LABEL <bazel>
+#                     PROTOS <workspace-relative .proto> ... DEPS ...)
+# Runs protoc (and grpc_cpp_plugin for KIND grpc) at build time into
+# <build>/gen, as //third_party:proto.bzl does under Bazel, and builds the
+# generated code as a static library.
+function(simclr_mirror_proto)
+  cmake_parse_arguments(M "" "KIND;NAME;LABEL" "PROTOS;DEPS" ${ARGN})
+  _simclr_resolve_deps(link missing ${M_DEPS})
+  if(missing)
+    _simclr_skip(${M_NAME} ${M_LABEL} "needs ${missing}")
+    return()
+  endif()
+  if(NOT SIMCLR_PROTOC OR (M_KIND STREQUAL "grpc" AND NOT SIMCLR_GRPC_CPP_PLUGIN))
+    _simclr_skip(${M_NAME} ${M_LABEL} "needs protoc and grpc_cpp_plugin")
+    return()
+  endif()
+  set(gen "${CMAKE_BINARY_DIR}/gen")
+  set(outputs "")
+  set(inputs "")
+  foreach(proto IN LISTS M_PROTOS)
+    string(REGEX REPLACE "\\.proto$" "" base "${proto}")
+    list(APPEND inputs "${SIMCLR_SOURCE_ROOT}/${proto}")
+    if(M_KIND STREQUAL "grpc")
+      list(APPEND outputs "${gen}/${base}.grpc.pb.cc" "${gen}/${base}.grpc.pb.h")
+    else()
+      list(APPEND outputs "${gen}/${base}.pb.cc" "${gen}/${base}.pb.h")
+    endif()
+  endforeach()
+  if(M_KIND STREQUAL "grpc")
+    set(plugin_args --grpc_out=${gen}
+                    --plugin=protoc-gen-grpc=${SIMCLR_GRPC_CPP_PLUGIN})
+  else()
+    set(plugin_args --cpp_out=${gen})
+  endif()
+  add_custom_command(
+    OUTPUT ${outputs}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${gen}
+    COMMAND ${CMAKE_COMMAND} -E env "LD_LIBRARY_PATH=${SIMCLR_PROTOC_LIBRARY_PATH}"
+            ${SIMCLR_PROTOC} --proto_path=${SIMCLR_SOURCE_ROOT} ${plugin_args}
+            ${M_PROTOS}
+    DEPENDS ${inputs}
+    WORKING_DIRECTORY ${SIMCLR_SOURCE_ROOT}
+    COMMENT "protoc ${M_LABEL}"
+    VERBATIM)
+  add_library(${M_NAME} STATIC ${outputs})
+  target_include_directories(${M_NAME} PUBLIC "${gen}")
+  target_link_libraries(${M_NAME} PUBLIC ${link})
+  set_property(GLOBAL APPEND PROPERTY SIMCLR_BUILT "${M_LABEL}")
+endfunction()
+
 # simclr_mirror_target(KIND library|binary NAME <cmake target> LABEL <bazel>
 #                      PACKAGE <dir> OUTPUT_NAME <name> SRCS ... HDRS ...
 #                      DEPS ... LINKOPTS ... DEFINES ... COPTS ...)
 function(simclr_mirror_target)
   cmake_parse_arguments(M "" "KIND;NAME;LABEL;PACKAGE;OUTPUT_NAME"
                         "SRCS;HDRS;DEPS;LINKOPTS;DEFINES;COPTS" ${ARGN})
-  set(link "")
-  foreach(dep IN LISTS M_DEPS)
-    if(dep MATCHES "^EXT:(.+)$")
-      set(dep "simclr_ext_${CMAKE_MATCH_1}")
-    endif()
-    if(NOT TARGET ${dep})
-      _simclr_skip(${M_NAME} ${M_LABEL} "needs ${dep}")
-      return()
-    endif()
-    list(APPEND link ${dep})
-  endforeach()
+  _simclr_resolve_deps(link missing ${M_DEPS})
+  if(missing)
+    _simclr_skip(${M_NAME} ${M_LABEL} "needs ${missing}")
+    return()
+  endif()
   set(raw_linkopts "")
   foreach(opt IN LISTS M_LINKOPTS)
     if(opt MATCHES "^-l(.+)$")

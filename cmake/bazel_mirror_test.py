@@ -55,6 +55,29 @@ class BazelMirrorTest(unittest.TestCase):
         self.assertIn('OUTPUT_NAME "tool"', text)
         self.assertIn('SRCS "${SIMCLR_SOURCE_ROOT}/model/nn/net.cc"', text)
 
+    def test_mirrors_proto_libraries_as_messages_and_services(self):
+        self.write("proto/BUILD.bazel", """
+            load("//third_party:proto.bzl", "cc_proto_grpc_library")
+            cc_proto_grpc_library(name = "job_cc", srcs = ["job.proto"])
+            cc_proto_grpc_library(name = "api_cc", srcs = ["api.proto"],
+                                  grpc = True, deps = [":job_cc"])
+            """)
+        self.write("client/BUILD.bazel", """
+            cc_binary(name = "ctl", srcs = ["main.cc"],
+                      deps = ["//proto:api_cc_grpc"])
+            """)
+        rules = bazel_mirror.build_graph(self.root, ["client"])
+        self.assertEqual(self.labels(rules),
+                         ["//proto:job_cc", "//proto:api_cc",
+                          "//proto:api_cc_grpc", "//client:ctl"])
+        text = bazel_mirror.emit(rules)
+        self.assertIn('KIND "messages"\n  NAME "simclr_proto_job_cc"', text)
+        self.assertIn('PROTOS "proto/api.proto"\n'
+                      '  DEPS "simclr_proto_job_cc" "EXT:protobuf"', text)
+        self.assertIn('KIND "grpc"\n  NAME "simclr_proto_api_cc_grpc"', text)
+        self.assertIn('DEPS "simclr_proto_api_cc" "EXT:grpc"', text)
+        self.assertIn('DEPS "simclr_proto_api_cc_grpc"', text)
+
     def test_leaves_out_tests_and_testonly_libraries(self):
         self.write("model/BUILD.bazel", """
             cc_library(name = "lib", srcs = ["lib.cc"])

@@ -1,7 +1,9 @@
 """Sums passed/failed test cases over Bazel's test.xml reports.
 
-Usage: bazel query 'tests(//...)' | count_tests.py BAZEL_TESTLOGS_DIR
-Prints "PASSED FAILED". GoogleTest reports (root named "AllTests") count
+Usage: bazel query 'tests(//...)' | count_tests.py BAZEL_TESTLOGS_DIR [XML...]
+Prints "PASSED FAILED". Each further XML file is a report of a test run
+outside Bazel (e.g. the system test of the CMake-built binaries); a missing
+one fails. GoogleTest reports (root named "AllTests") count
 their cases. Any other report is Bazel's own one-case summary of a target (a
 shell test, or a binary that crashed before writing its report), counted as
 one case. A listed target with no report at all (it did not build) fails.
@@ -33,6 +35,10 @@ def main():
     for label in sys.stdin.read().split():
         package, _, name = label.lstrip("/").partition(":")
         p, f = count_report(os.path.join(logs, package, name, "test.xml"))
+        passed += p
+        failed += f
+    for path in sys.argv[2:]:
+        p, f = count_report(path)
         passed += p
         failed += f
     print(passed, failed)

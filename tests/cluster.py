@@ -23,7 +23,12 @@ WORKSPACE = os.environ.get("TEST_WORKSPACE", "simclr")
 
 
 def runfile(path):
-    """Absolute path of a data dependency (e.g. 'coordinator/simclr-coordinator')."""
+    """Absolute path of a data dependency (e.g. 'coordinator/simclr-coordinator').
+    SIMCLR_BIN_DIR, when set, is a build tree laid out like bazel-bin (the CMake
+    mirror's build/cmake): the same tests then run the CMake-built binaries."""
+    bin_dir = os.environ.get("SIMCLR_BIN_DIR")
+    if bin_dir:
+        return os.path.join(os.path.abspath(bin_dir), path)
     if RUNFILES:
         candidate = os.path.join(RUNFILES, WORKSPACE, path)
         if os.path.exists(candidate):
