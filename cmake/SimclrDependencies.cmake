@@ -88,9 +88,9 @@ if(NOT absl_FOUND)
     "  Debian/Ubuntu: apt-get install libabsl-dev\n"
     "  Without apt (e.g. a GPU machine with only a pip PyTorch): build a "
     "prefix from Debian's packages on a machine that has them,\n"
-    "    bench/gpu/make_deps_prefix.sh build/gpu-deps\n"
-    "  (it copies the files of libabsl-dev and libabsl20220623, or unpacks "
-    "their .deb files with `dpkg -x`), carry that folder along and pass\n"
+    "    scripts/make-deps-prefix build/gpu-deps --tar\n"
+    "  (it copies the files of the installed packages), carry that folder "
+    "(or its .tar.xz) along and pass\n"
     "    -DCMAKE_PREFIX_PATH=\"<torch prefix>;<folder>/usr\"\n"
     "  or -Dabsl_DIR=<folder>/usr/lib/x86_64-linux-gnu/cmake/absl.")
 endif()

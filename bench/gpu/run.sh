@@ -8,9 +8,10 @@
 #
 #   bench/gpu/run.sh                      # results under $OUT, else build/gpu-results
 #
-# Abseil is not part of a pip PyTorch: carry build/gpu-deps made on a Debian
-# machine by bench/gpu/make_deps_prefix.sh (or set SIMCLR_DEPS_PREFIX), or
-# have libabsl-dev installed.
+# The libraries a pip PyTorch lacks (Abseil, gRPC, protobuf, ...): carry
+# build/gpu-deps made on a Debian machine by scripts/make-deps-prefix (or set
+# SIMCLR_DEPS_PREFIX), or have them installed. scripts/gpu-check, the whole
+# prepared GPU run, calls this script for its race.
 #
 # Environment (defaults in brackets): PYTHON [python3], TORCH_PREFIX [from
 # torch.utils.cmake_prefix_path], SIMCLR_DEPS_PREFIX [build/gpu-deps],

@@ -221,6 +221,10 @@ absl::StatusOr<Batch> BatchLoader::BuildBatch(int64_t step) {
     batch.indices.data_ptr<int64_t>()[i] = index;
   }
   batch.inputs = inputs.empty() ? at::empty({0}, at::kFloat) : at::stack(inputs);
+  if (options_.pin_memory) {
+    batch.inputs = batch.inputs.pin_memory();
+    batch.labels = batch.labels.pin_memory();
+  }
   return batch;
 }
 

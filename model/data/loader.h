@@ -99,6 +99,10 @@ struct LoaderOptions {
   int64_t end_step = -1;    // exclusive; < 0: never ends
   int num_threads = 1;      // >= 1
   int queue_capacity = 4;   // batches built ahead of the consumer, >= 1
+  // Put each batch's inputs and labels in page-locked (pinned) host memory,
+  // so that a copy to a CUDA device with non_blocking=true runs
+  // asynchronously, overlapped with the step. Needs a LibTorch with CUDA.
+  bool pin_memory = false;
 };
 
 // Builds this rank's batches on background threads and hands them out in

@@ -1,6 +1,7 @@
 #include "worker/training/training_runner.h"
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <utility>
@@ -135,7 +136,7 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
 
   // The gang.
   c10::intrusive_ptr<c10d::ProcessGroup> group;
-  if (world > 1) {
+  if (world > 1 || spec.train().force_process_group()) {
     model::ProcessGroupOptions pg;
     pg.rank = rank;
     pg.world_size = world;
@@ -146,6 +147,8 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
     pg.backend = device.is_cuda() ? "nccl" : "gloo";
     pg.local_address = runner.local_address;
     ASSIGN_OR_RETURN(group, model::CreateProcessGroup(pg));
+    std::fprintf(stderr, "simclr-trainer: %s process group, rank %d of %d, rendezvous %s\n",
+                 pg.backend.c_str(), rank, world, pg.master_address.c_str());
     model::SetBatchNormProcessGroup(*net, group.get());
   }
 
@@ -198,6 +201,7 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
   loader_options.start_step = start_step;
   loader_options.end_step = total_steps;
   loader_options.num_threads = std::max(1, spec.data().loader_threads());
+  loader_options.pin_memory = device.is_cuda();
   ASSIGN_OR_RETURN(
       std::unique_ptr<model::BatchLoader> loader,
       model::BatchLoader::Create(
