@@ -6,9 +6,11 @@ every worker daemon stays up and registered, and then runs the next job.
 """
 import os
 import signal
+import subprocess
+import tempfile
 import unittest
 
-from cluster import Cluster, wait_until
+from cluster import Cluster, runfile, wait_until
 
 MODEL = "model: {depth: 18, width_multiplier: 0.125, proj_head_layers: 2, proj_dim: 16}\n"
 DATA = "data: {dataset: fashion-mnist, max_train_examples: 2048, max_test_examples: 128}\n"
@@ -108,6 +110,17 @@ class TrainerFaultsTest(unittest.TestCase):
                        open("/proc/%d/stat" % pid).read().split(") ")[1][0] == "Z",
                        60, "trainer %d to end" % pid)
         self.assert_workers_survive_and_run("after-freeze")
+
+
+class DeviceProbeTest(unittest.TestCase):
+    def test_a_cuda_worker_without_that_gpu_refuses_to_start(self):
+        with tempfile.TemporaryDirectory(dir=os.environ.get("TEST_TMPDIR")) as work:
+            result = subprocess.run(
+                [runfile("worker/simclr-worker"), "--device=cuda:7", "--work_dir=" + work],
+                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("simclr-worker: --device=cuda:7: this machine has ", result.stderr)
+        self.assertIn("CUDA device(s) visible to this LibTorch", result.stderr)
 
 
 if __name__ == "__main__":

@@ -33,10 +33,12 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "common/metrics_http_server.h"
@@ -101,8 +103,10 @@ absl::StatusOr<DeviceInfo> ProbeDevice(const std::string& trainer, const std::st
   while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
   const int status = pclose(pipe);
   if (status != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--device=", device, ": ", output.empty() ? "the trainer's probe failed" : output));
+    return absl::FailedPreconditionError(
+        absl::StrCat("--device=", device, ": ",
+                     output.empty() ? "the trainer's probe failed"
+                                    : absl::StripTrailingAsciiWhitespace(output)));
   }
   DeviceInfo info;
   for (absl::string_view line : absl::StrSplit(output, '\n', absl::SkipEmpty())) {

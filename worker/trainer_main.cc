@@ -5,11 +5,13 @@
 //   simclr-trainer --device=cpu|cuda:N --threads=N --local_address=HOST
 //       < TaskAssignment (binary)      events to fd 3, logs to stdout/stderr
 //   simclr-trainer --probe --device=cuda:N
-//       checks the device; prints "name=...", "memory_bytes=..." lines
+//       checks the device; prints "name=...", "memory_bytes=..." lines, or
+//       why the device cannot be used (exit code 2)
 //
 // SIGTERM asks the task to stop: the gang agrees to stop at the next step and
 // rank 0 writes a checkpoint there. Exit code 0 when the task succeeded, 1
 // when it failed (the reason went to the agent), 2 for bad usage.
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -75,10 +77,10 @@ int Probe(const std::string& device, int index) {
   }
   const int count = static_cast<int>(torch::cuda::device_count());
   if (index >= count) {
-    return Fail(absl::StrCat("--device=", device, ": this machine has ", count,
-                             " CUDA device(s) visible to this LibTorch",
-                             count == 0 ? " (no GPU, no driver, or a LibTorch built without CUDA)"
-                                        : ""));
+    // Bare, without the program's name: the agent quotes it after the flag.
+    std::fprintf(stderr, "this machine has %d CUDA device(s) visible to this LibTorch%s\n", count,
+                 count == 0 ? " (no GPU, no driver, or a LibTorch built without CUDA)" : "");
+    return 2;
   }
 #ifdef SIMCLR_WITH_CUDA
   const cudaDeviceProp* props = at::cuda::getDeviceProperties(index);
@@ -104,6 +106,15 @@ int main(int argc, char** argv) {
     return Fail(absl::StrCat("--device: got \"", device, "\", expected cpu or cuda:N"));
   }
   if (absl::GetFlag(FLAGS_probe)) return Probe(device, index);
+  if (index >= 0) {
+    // A collective that outlives the job's collective timeout (a dead or
+    // frozen peer) makes ProcessGroupNCCL's watchdog abort the communicators
+    // and end this process (1 = tear down) rather than hang: the agent then
+    // reports the attempt failed. Set before any thread starts; a value the
+    // operator set wins. LibTorch 1.x reads the first name, 2.x the second.
+    setenv("NCCL_ASYNC_ERROR_HANDLING", "1", /*overwrite=*/0);
+    setenv("TORCH_NCCL_ASYNC_ERROR_HANDLING", "1", /*overwrite=*/0);
+  }
 
   const int threads = absl::GetFlag(FLAGS_threads);
   if (threads < 0) return Fail("--threads: expected an integer >= 0");

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -19,19 +21,34 @@ const prometheus::Histogram::BucketBoundaries& PhaseBuckets() {
   return *buckets;
 }
 
+// Resident pages of /proc/<pid>/statm (0 once the process is gone).
+long ResidentPages(const std::string& pid) {
+  long pages = 0;
+  long resident = 0;
+  std::ifstream statm("/proc/" + pid + "/statm");
+  statm >> pages >> resident;
+  return resident;
+}
+
+// The agent and the trainer process it runs (its children, as the kernel
+// lists them per thread in /proc/self/task/<tid>/children).
 class ProcessCollector final : public prometheus::Collectable {
  public:
   std::vector<prometheus::MetricFamily> Collect() const override {
-    long pages = 0;
-    long resident = 0;
-    std::ifstream statm("/proc/self/statm");
-    statm >> pages >> resident;
+    long resident = ResidentPages("self");
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+      std::ifstream children(task.path() / "children");
+      std::string child;
+      while (children >> child) resident += ResidentPages(child);
+    }
     prometheus::ClientMetric m;
     m.gauge.value = static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
-    return {prometheus::MetricFamily{"simclr_worker_resident_memory_bytes",
-                                     "Resident memory of the worker process.",
-                                     prometheus::MetricType::Gauge,
-                                     {m}}};
+    return {prometheus::MetricFamily{
+        "simclr_worker_resident_memory_bytes",
+        "Resident memory of the worker: the agent and the trainer process it runs.",
+        prometheus::MetricType::Gauge,
+        {m}}};
   }
 };
 

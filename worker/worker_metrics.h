@@ -11,7 +11,8 @@
 //   simclr_worker_top1, simclr_worker_top5               last evaluation
 //   simclr_worker_checkpoint_write_seconds               histogram
 //   simclr_worker_tasks_running                          gauge
-//   simclr_worker_resident_memory_bytes                  at scrape, /proc/self
+//   simclr_worker_resident_memory_bytes                  at scrape, /proc: the
+//                                                        agent and its trainer
 #ifndef SIMCLR_WORKER_WORKER_METRICS_H_
 #define SIMCLR_WORKER_WORKER_METRICS_H_
 
