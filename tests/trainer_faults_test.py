@@ -94,6 +94,25 @@ class TrainerFaultsTest(unittest.TestCase):
             self.assertIn("simclr-trainer: %s.1" % job["id"], f.read())
         self.assert_workers_survive_and_run("after-oom")
 
+    def test_a_cancelled_gang_stops_together_and_keeps_the_step_it_agreed_on(self):
+        c = self.cluster
+        c.submit(spec("cancelled", 2, 100000).replace("seed: 3}", "seed: 3, checkpoint_every_steps: 100000}"))
+        job = self.running("cancelled", min_step=3)
+        c.ctl("cancel", "cancelled")
+        job = wait_until(lambda: (lambda j: j if j["state"] == "CANCELLED" else None)(
+            c.job("cancelled")), 60, "the cancel")
+        # SIGTERM reached the trainers; they voted to stop at one step and
+        # rank 0 wrote that step, though no periodic checkpoint was due.
+        wait_until(lambda: all(w["state"] == "IDLE" for w in c.get("workers")), 60, "idle workers")
+        checkpoints = [f for f in os.listdir(job["artifact_dir"]) if f.startswith("ckpt-")]
+        self.assertEqual(len(checkpoints), 1, checkpoints)
+        logs = [open(os.path.join(job["artifact_dir"], "logs", "attempt-1", "rank-%d.log" % r),
+                     errors="replace").read() for r in (0, 1)]
+        stops = [log.split("cancelled at step ")[1].split()[0] for log in logs]
+        self.assertEqual(stops[0], stops[1])
+        self.assertEqual(checkpoints[0], "ckpt-%s.simclr" % stops[0])
+        self.assert_workers_survive_and_run("after-cancel")
+
     def test_a_frozen_trainer_fails_the_gang_and_its_peer_is_ended(self):
         c = self.cluster
         c.submit(spec("frozen", 2, 100000))

@@ -61,7 +61,8 @@ struct TrainLoopParts {
 // step the ranks agree, through one small allreduce, on the mean loss and on
 // whether any rank was cancelled, so they stop at the same step and nobody is
 // left waiting in a collective. Rank 0 writes a checkpoint every
-// checkpoint_every_steps and at the end, and reports each to the context.
+// checkpoint_every_steps, at the end, and (when checkpoint_every_steps > 0)
+// at the step where the gang agreed to stop, and reports each to the context.
 //
 // A rank that fails outside that vote (loader, forward, checkpoint write)
 // returns at once and its process group is destroyed with it; its peers then
