@@ -1,5 +1,6 @@
 #include "model/checkpoint/simclrv2_import.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -29,6 +30,18 @@ std::string MakeReference(const std::string& name, const std::string& args) {
       absl::StrCat("mkdir -p ", dir, " && /usr/bin/python3 ", script, " ", dir, " ", args);
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
   return dir;
+}
+
+// The outputs of a randomly initialised ResNet-50 reach ~1,500 here, so an
+// element near zero carries the float32 rounding of sums of such terms, which
+// differs with the CPU's convolution kernels (seen: 1.5e-3 next to a reference
+// of 1.8e3). Compare at the tensor's scale: every element within 1e-5 of the
+// largest reference magnitude. A wrong weight mapping is off by O(1) of it.
+void ExpectCloseAtScale(const torch::Tensor& actual, const torch::Tensor& expected,
+                        const std::string& what) {
+  const double scale = std::max(1.0, expected.abs().max().item<double>());
+  const double error = (actual - expected).abs().max().item<double>();
+  EXPECT_LE(error, 1e-5 * scale) << what << ": max |error| " << error << " at scale " << scale;
 }
 
 // io.txt: input, features, head output[, logits], one flat row each.
@@ -107,14 +120,9 @@ TEST_P(SimclrV2ImportTest, ImportedCheckpointReproducesPyTorchOutputs) {
   (*model)->eval();
   torch::NoGradGuard no_grad;
   SimclrModelImpl::Outputs out = (*model)->forward(rows[0].reshape({2, 3, 64, 64}));
-  EXPECT_TRUE(torch::allclose(out.features.reshape(-1), rows[1], 1e-4, 1e-4))
-      << (out.features.reshape(-1) - rows[1]).abs().max().item<float>();
-  EXPECT_TRUE(torch::allclose(out.embedding.reshape(-1), rows[2], 1e-4, 1e-4))
-      << (out.embedding.reshape(-1) - rows[2]).abs().max().item<float>();
-  if (c.num_classes > 0) {
-    EXPECT_TRUE(torch::allclose(out.logits.reshape(-1), rows[3], 1e-4, 1e-4))
-        << (out.logits.reshape(-1) - rows[3]).abs().max().item<float>();
-  }
+  ExpectCloseAtScale(out.features.reshape(-1), rows[1], "features");
+  ExpectCloseAtScale(out.embedding.reshape(-1), rows[2], "head output");
+  if (c.num_classes > 0) ExpectCloseAtScale(out.logits.reshape(-1), rows[3], "logits");
 }
 
 INSTANTIATE_TEST_SUITE_P(
