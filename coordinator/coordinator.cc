@@ -40,6 +40,15 @@ std::string TaskId(const std::string& job_id, int attempt) {
   return absl::StrCat(job_id, ".", attempt);
 }
 
+// `text` cut to at most `max_bytes` (at a UTF-8 character boundary), with
+// " [cut]" appended when it was longer.
+std::string Truncate(const std::string& text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end) + " [cut]";
+}
+
 bool ParseTaskId(const std::string& task_id, std::string* job_id, int* attempt) {
   const size_t dot = task_id.rfind('.');
   if (dot == std::string::npos) return false;
@@ -192,7 +201,7 @@ absl::StatusOr<std::vector<std::string>> Coordinator::SubmitJobs(
                                                    "): ", s.message()));
   };
   for (size_t i = 0; i < input.size(); ++i) {
-    absl::Status s = CheckJobSpec(input[i]);
+    absl::Status s = CheckJobSpec(input[i], options_.spec_limits);
     if (!s.ok()) return error(i, s);
   }
 
@@ -439,6 +448,17 @@ absl::StatusOr<v1::HeartbeatResponse> Coordinator::Heartbeat(const v1::Heartbeat
   return response;
 }
 
+void Coordinator::MergeReportedMetrics(const google::protobuf::Map<std::string, double>& reported,
+                                       v1::Job& job) const {
+  auto& metrics = *job.mutable_metrics();
+  for (const auto& [name, value] : reported) {
+    if (name.size() > 64) continue;
+    const bool known = metrics.count(name) > 0;
+    if (!known && static_cast<int>(metrics.size()) >= options_.max_reported_metrics) continue;
+    metrics[name] = value;
+  }
+}
+
 absl::StatusOr<v1::ReportProgressResponse> Coordinator::ReportProgress(
     const v1::ReportProgressRequest& r) {
   absl::MutexLock lock(&mu_);
@@ -465,14 +485,14 @@ absl::StatusOr<v1::ReportProgressResponse> Coordinator::ReportProgress(
     Change change(this);
     v1::Job& staged = change.Stage(job_id);
     *staged.mutable_progress() = r.progress();
-    for (const auto& [name, value] : r.metrics()) (*staged.mutable_metrics())[name] = value;
+    MergeReportedMetrics(r.metrics(), staged);
     if (new_checkpoint) staged.set_checkpoint(r.checkpoint());
     RETURN_IF_ERROR(change.Commit());
   } else {
     // Between persists, progress lives in memory only: losing a few seconds
     // of it in a crash costs nothing that the next report does not restore.
     *job->mutable_progress() = r.progress();
-    for (const auto& [name, value] : r.metrics()) (*job->mutable_metrics())[name] = value;
+    MergeReportedMetrics(r.metrics(), *job);
     ++versions_[job_id];
   }
   return response;
@@ -502,7 +522,7 @@ absl::Status Coordinator::CompleteTask(const v1::CompleteTaskRequest& r) {
   std::set<int> done = completed_ranks_[job_id];
   if (r.success()) {
     if (!r.checkpoint().empty()) staged.set_checkpoint(r.checkpoint());
-    for (const auto& [name, value] : r.metrics()) (*staged.mutable_metrics())[name] = value;
+    MergeReportedMetrics(r.metrics(), staged);
     done.insert(rank);
     if (static_cast<int>(done.size()) == staged.spec().world_size()) {
       staged.set_state(v1::SUCCEEDED);
@@ -513,7 +533,8 @@ absl::Status Coordinator::CompleteTask(const v1::CompleteTaskRequest& r) {
   } else {
     FailAttempt(change, staged,
                 absl::StrCat("rank ", rank, " on worker ", r.worker_id(), " failed: ",
-                             r.reason().empty() ? "no reason given" : r.reason()));
+                             r.reason().empty() ? "no reason given"
+                                                : Truncate(r.reason(), options_.max_reason_bytes)));
   }
   ResolveDependents(change);
   RETURN_IF_ERROR(change.Commit());

@@ -35,6 +35,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "coordinator/job_spec.h"
 #include "coordinator/job_store.h"
 #include "coordinator/worker_registry.h"
 #include "proto/simclr/v1/job.pb.h"
@@ -52,6 +53,12 @@ struct CoordinatorOptions {
   // Progress and metrics are persisted at most this often (transitions and
   // new checkpoints always at once).
   absl::Duration progress_persist_interval = absl::Seconds(10);
+  // What a submitted spec may ask for: world size, paths (CheckJobSpec).
+  SpecLimits spec_limits;
+  // What a worker's report may carry: longer reasons are cut, further
+  // metrics dropped, before anything is stored.
+  size_t max_reason_bytes = 2048;
+  int max_reported_metrics = 64;
 };
 
 // Observes transitions, e.g. to count them in metrics. Called with the
@@ -148,6 +155,11 @@ class Coordinator {
   void FailGangsWithDeadMembers(Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // True if `task_id` names the current attempt of a RUNNING job.
   bool IsCurrentTask(const std::string& task_id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  // Copies what a worker reported into `job.metrics`, within the bounds of
+  // the options: names up to 64 bytes, at most max_reported_metrics names.
+  void MergeReportedMetrics(const google::protobuf::Map<std::string, double>& reported,
+                            v1::Job& job) const;
 
   const CoordinatorOptions options_;
   JobStore* const store_;                 // not owned

@@ -313,5 +313,26 @@ TEST_F(CoordinatorTest, ProgressFromRankZeroIsVisibleToWatchers) {
   EXPECT_DOUBLE_EQ(after->job.metrics().at("loss"), 4.5);
 }
 
+TEST_F(CoordinatorTest, WhatAWorkerReportsIsBoundedBeforeItIsStored) {
+  v1::JobSpec spec = Spec("pre", "pretrain");
+  spec.set_max_restarts(0);
+  const std::string id = Submit({spec})[0];
+  const std::string w = AddWorker(7001);
+  Beat(w);
+  v1::ReportProgressRequest progress;
+  progress.set_worker_id(w);
+  progress.set_task_id(id + ".1");
+  for (int i = 0; i < 1000; ++i) (*progress.mutable_metrics())["m" + std::to_string(i)] = i;
+  (*progress.mutable_metrics())[std::string(1000, 'n')] = 1;
+  ASSERT_TRUE(coordinator_->ReportProgress(progress).ok());
+  EXPECT_EQ(Get(id).metrics_size(), 64);
+  EXPECT_EQ(Get(id).metrics().count(std::string(1000, 'n')), 0u);
+
+  ASSERT_TRUE(Complete(w, id + ".1", false, "", std::string(1 << 20, 'x')).ok());
+  const v1::Job job = Get(id);
+  EXPECT_LT(job.reason().size(), 2300u);
+  EXPECT_THAT(job.reason(), HasSubstr("x [cut]"));
+}
+
 }  // namespace
 }  // namespace simclr::coordinator

@@ -7,10 +7,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/data_roots.h"
 #include "common/status_macros.h"
 
 namespace simclr::coordinator {
 namespace {
+
+// Bounds that keep every count a run derives from a spec far from overflow
+// (steps = ceil(epochs x examples / batch) stays below 2^53) and every
+// string small enough to store and print.
+constexpr double kMaxEpochs = 1e5;
+constexpr int64_t kMaxCount = int64_t{1} << 40;  // steps, examples
+constexpr int kMaxBatch = 1 << 20;
+constexpr int kMaxPriority = 1000;
+constexpr size_t kMaxPathLength = 4096;
 
 absl::Status Invalid(const std::string& field, const std::string& got,
                      const std::string& expected) {
@@ -37,11 +47,32 @@ absl::Status CheckRange(const std::string& field, double value, double lo, doubl
   return absl::OkStatus();
 }
 
-absl::Status CheckPositive(const std::string& field, double value) {
-  if (!(value > 0) || std::isinf(value)) {
-    return Invalid(field, absl::StrCat(value), "a number > 0");
+// (0, hi]; NaN and infinities fail.
+absl::Status CheckPositiveUpTo(const std::string& field, double value, double hi) {
+  if (!(value > 0 && value <= hi)) {
+    return Invalid(field, absl::StrCat(value), absl::StrCat("a number in (0, ", hi, "]"));
   }
   return absl::OkStatus();
+}
+
+// [0, hi] for counts; `zero` says what 0 means.
+absl::Status CheckCount(const std::string& field, int64_t value, int64_t hi,
+                        const std::string& zero) {
+  if (value < 0 || value > hi) {
+    return Invalid(field, absl::StrCat(value),
+                   absl::StrCat("an integer in [0, ", hi, "] (0 = ", zero, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPath(const std::string& field, const std::string& path,
+                       const SpecLimits& limits) {
+  if (path.empty()) return absl::OkStatus();
+  if (path.size() > kMaxPathLength) {
+    return Invalid(field, absl::StrCat("a path of ", path.size(), " characters"),
+                   absl::StrCat("at most ", kMaxPathLength));
+  }
+  return CheckUnderDataRoots(field, path, limits.data_roots, /*resolve_links=*/false);
 }
 
 absl::Status CheckName(const std::string& field, const std::string& name) {
@@ -87,7 +118,9 @@ bool ModelIsSet(const v1::ModelSpec& m) {
 }
 
 absl::Status CheckData(const v1::DataSpec& d, bool needs_labels,
-                       const std::string& spec_kind_for_error) {
+                       const std::string& spec_kind_for_error, const SpecLimits& limits) {
+  RETURN_IF_ERROR(CheckPath("data.path", d.path(), limits));
+  RETURN_IF_ERROR(CheckPath("data.label_index_file", d.label_index_file(), limits));
   if (!d.dataset().empty()) {
     RETURN_IF_ERROR(CheckOneOf("data.dataset", d.dataset(),
                                {"fashion-mnist", "cifar10", "image-folder"}));
@@ -120,14 +153,8 @@ absl::Status CheckData(const v1::DataSpec& d, bool needs_labels,
     return Invalid("data.loader_threads", absl::StrCat(d.loader_threads()),
                    "an integer in [0, 64]");
   }
-  if (d.max_train_examples() < 0) {
-    return Invalid("data.max_train_examples", absl::StrCat(d.max_train_examples()),
-                   "an integer >= 0 (0 = all)");
-  }
-  if (d.max_test_examples() < 0) {
-    return Invalid("data.max_test_examples", absl::StrCat(d.max_test_examples()),
-                   "an integer >= 0 (0 = all)");
-  }
+  RETURN_IF_ERROR(CheckCount("data.max_train_examples", d.max_train_examples(), kMaxCount, "all"));
+  RETURN_IF_ERROR(CheckCount("data.max_test_examples", d.max_test_examples(), kMaxCount, "all"));
   return absl::OkStatus();
 }
 
@@ -136,8 +163,7 @@ absl::Status CheckOptimizer(const v1::OptimizerSpec& o) {
   if (!o.lr_scaling().empty()) {
     RETURN_IF_ERROR(CheckOneOf("optimizer.lr_scaling", o.lr_scaling(), {"linear", "sqrt"}));
   }
-  if (o.base_lr() != 0) RETURN_IF_ERROR(CheckPositive("optimizer.base_lr", o.base_lr()));
-  if (o.base_lr() < 0) return Invalid("optimizer.base_lr", absl::StrCat(o.base_lr()), "a number > 0");
+  if (o.base_lr() != 0) RETURN_IF_ERROR(CheckPositiveUpTo("optimizer.base_lr", o.base_lr(), 1e4));
   if (o.has_weight_decay()) {
     RETURN_IF_ERROR(CheckRange("optimizer.weight_decay", o.weight_decay(), 0.0, 1.0));
   }
@@ -149,34 +175,31 @@ absl::Status CheckOptimizer(const v1::OptimizerSpec& o) {
 }
 
 absl::Status CheckTrain(const v1::TrainSpec& t, int world_size) {
-  if (t.batch_size() < 0) {
-    return Invalid("train.batch_size", absl::StrCat(t.batch_size()), "an integer >= 1");
+  if (t.batch_size() < 0 || t.batch_size() > kMaxBatch) {
+    return Invalid("train.batch_size", absl::StrCat(t.batch_size()),
+                   absl::StrCat("an integer in [1, ", kMaxBatch, "]"));
   }
   if (t.batch_size() > 0 && t.batch_size() % world_size != 0) {
     return Invalid("train.batch_size", absl::StrCat(t.batch_size()),
                    absl::StrCat("a multiple of world_size (", world_size,
                                 ") so every rank gets the same share"));
   }
-  if (t.epochs() != 0) RETURN_IF_ERROR(CheckPositive("train.epochs", t.epochs()));
-  if (t.epochs() < 0) return Invalid("train.epochs", absl::StrCat(t.epochs()), "a number > 0");
-  if (t.max_steps() < 0) {
-    return Invalid("train.max_steps", absl::StrCat(t.max_steps()), "an integer >= 0 (0 = no cap)");
-  }
-  if (t.temperature() < 0 || std::isnan(t.temperature())) {
-    return Invalid("train.temperature", absl::StrCat(t.temperature()), "a number > 0");
+  if (t.epochs() != 0) RETURN_IF_ERROR(CheckPositiveUpTo("train.epochs", t.epochs(), kMaxEpochs));
+  RETURN_IF_ERROR(CheckCount("train.max_steps", t.max_steps(), kMaxCount, "no cap"));
+  if (t.temperature() != 0) {
+    RETURN_IF_ERROR(CheckPositiveUpTo("train.temperature", t.temperature(), 100));
   }
   if (!t.precision().empty()) {
     RETURN_IF_ERROR(CheckOneOf("train.precision", t.precision(), {"fp32", "bf16"}));
   }
-  if (t.checkpoint_every_steps() < 0) {
-    return Invalid("train.checkpoint_every_steps", absl::StrCat(t.checkpoint_every_steps()),
-                   "an integer >= 0 (0 = only at the end)");
-  }
+  RETURN_IF_ERROR(CheckCount("train.checkpoint_every_steps", t.checkpoint_every_steps(),
+                             kMaxCount, "only at the end"));
   if (t.has_color_jitter_strength()) {
     RETURN_IF_ERROR(CheckRange("train.color_jitter_strength", t.color_jitter_strength(), 0.0, 2.0));
   }
-  if (t.eval_batch_size() < 0) {
-    return Invalid("train.eval_batch_size", absl::StrCat(t.eval_batch_size()), "an integer >= 1");
+  if (t.eval_batch_size() < 0 || t.eval_batch_size() > kMaxBatch) {
+    return Invalid("train.eval_batch_size", absl::StrCat(t.eval_batch_size()),
+                   absl::StrCat("an integer in [1, ", kMaxBatch, "]"));
   }
   return absl::OkStatus();
 }
@@ -191,12 +214,25 @@ bool KindUsesLabels(const std::string& kind) {
   return KindNeedsParent(kind) || kind == kSupervised;
 }
 
-absl::Status CheckJobSpec(const v1::JobSpec& spec) {
+absl::Status CheckJobSpec(const v1::JobSpec& spec, const SpecLimits& limits) {
   RETURN_IF_ERROR(CheckName("name", spec.name()));
   RETURN_IF_ERROR(
       CheckOneOf("kind", spec.kind(), {kPretrain, kFinetune, kDistill, kLinearEval, kSupervised}));
-  if (spec.has_world_size() && (spec.world_size() < 1 || spec.world_size() > 4096)) {
-    return Invalid("world_size", absl::StrCat(spec.world_size()), "an integer in [1, 4096]");
+  if (spec.has_world_size() &&
+      (spec.world_size() < 1 || spec.world_size() > limits.max_world_size)) {
+    return Invalid("world_size", absl::StrCat(spec.world_size()),
+                   absl::StrCat("an integer in [1, ", limits.max_world_size, "]"));
+  }
+  if (spec.priority() < -kMaxPriority || spec.priority() > kMaxPriority) {
+    return Invalid("priority", absl::StrCat(spec.priority()),
+                   absl::StrCat("an integer in [", -kMaxPriority, ", ", kMaxPriority, "]"));
+  }
+  for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"parent", &spec.parent()},
+                                     {"teacher", &spec.teacher()}}) {
+    if (value->size() > 63) {
+      return Invalid(field, absl::StrCat("a name of ", value->size(), " characters"),
+                     "the name or id of a job (at most 63 characters)");
+    }
   }
   const int world_size = spec.has_world_size() ? spec.world_size() : 1;
   if (!spec.device().empty()) RETURN_IF_ERROR(CheckOneOf("device", spec.device(), {"cpu", "cuda"}));
@@ -238,20 +274,14 @@ absl::Status CheckJobSpec(const v1::JobSpec& spec) {
   }
 
   RETURN_IF_ERROR(CheckModel(spec.model()));
-  RETURN_IF_ERROR(CheckData(spec.data(), KindUsesLabels(kind), kind));
+  RETURN_IF_ERROR(CheckData(spec.data(), KindUsesLabels(kind), kind, limits));
   RETURN_IF_ERROR(CheckOptimizer(spec.optimizer()));
   RETURN_IF_ERROR(CheckTrain(spec.train(), world_size));
-  if (spec.finetune().from_head_layer() < 0) {
-    return Invalid("finetune.from_head_layer", absl::StrCat(spec.finetune().from_head_layer()),
-                   "an integer >= 0 (0 = encoder output)");
-  }
+  RETURN_IF_ERROR(CheckCount("finetune.from_head_layer", spec.finetune().from_head_layer(), 4,
+                             "encoder output"));
   if (spec.has_distill()) {
     if (spec.distill().temperature() != 0) {
-      RETURN_IF_ERROR(CheckPositive("distill.temperature", spec.distill().temperature()));
-    }
-    if (spec.distill().temperature() < 0) {
-      return Invalid("distill.temperature", absl::StrCat(spec.distill().temperature()),
-                     "a number > 0");
+      RETURN_IF_ERROR(CheckPositiveUpTo("distill.temperature", spec.distill().temperature(), 100));
     }
     RETURN_IF_ERROR(CheckRange("distill.label_weight", spec.distill().label_weight(), 0.0, 1.0));
   }

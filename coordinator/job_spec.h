@@ -8,6 +8,7 @@
 #define SIMCLR_COORDINATOR_JOB_SPEC_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "proto/simclr/v1/job.pb.h"
@@ -28,10 +29,20 @@ bool KindNeedsParent(const std::string& kind);
 // True for kinds that train on labels (finetune, linear_eval, supervised).
 bool KindUsesLabels(const std::string& kind);
 
+// What the operator allows a spec (the coordinator's flags).
+struct SpecLimits {
+  int max_world_size = 4096;
+  // Dataset directories and label index files must lie under one of these
+  // (checked lexically; workers check again with links resolved). Empty:
+  // any path.
+  std::vector<std::string> data_roots;
+};
+
 // Returns InvalidArgument naming the first bad field, its value and what was
-// expected, e.g. `world_size: got 0, expected an integer >= 1`. Does not look
-// at other jobs.
-absl::Status CheckJobSpec(const v1::JobSpec& spec);
+// expected, e.g. `world_size: got 0, expected an integer >= 1`. Every number
+// is range-checked (finite, and small enough that no step count computed from
+// it overflows), every string bounded. Does not look at other jobs.
+absl::Status CheckJobSpec(const v1::JobSpec& spec, const SpecLimits& limits = {});
 
 // Fills every unset field with the default of the spec's kind. `inherited` is
 // the parent's (finetune, linear_eval) or teacher's (distill) completed spec, or

@@ -1,5 +1,7 @@
 #include "coordinator/job_spec.h"
 
+#include <cmath>
+#include <limits>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -154,6 +156,90 @@ TEST(JobSpecTest, FromHeadLayerMustExistInTheParentsHead) {
   absl::Status s = CheckAgainstParent(parent, child);
   EXPECT_THAT(std::string(s.message()), HasSubstr("finetune.from_head_layer: got 3"));
   EXPECT_THAT(std::string(s.message()), HasSubstr("[0, 2]"));
+}
+
+// Reported: `train: {epochs: 1e300}` was accepted and the job ran 1 step
+// (the step count overflowed).
+TEST(JobSpecLimitsTest, RefusesEpochsBeyondTheMaximum) {
+  v1::JobSpec spec = Pretrain();
+  spec.mutable_train()->set_epochs(1e300);
+  ExpectInvalid(spec, "train.epochs", "got 1e+300, expected a number in (0, 100000]");
+  spec.mutable_train()->set_epochs(100000);
+  EXPECT_TRUE(CheckJobSpec(spec).ok());
+}
+
+// Reported: `temperature: .inf` was accepted and failed only on the worker.
+TEST(JobSpecLimitsTest, RefusesNonFiniteTemperatures) {
+  v1::JobSpec spec = Pretrain();
+  spec.mutable_train()->set_temperature(std::numeric_limits<double>::infinity());
+  ExpectInvalid(spec, "train.temperature", "got inf, expected a number in (0, 100]");
+  spec.mutable_train()->set_temperature(std::nan(""));
+  ExpectInvalid(spec, "train.temperature", "expected a number in (0, 100]");
+  v1::JobSpec distill;
+  distill.set_name("d");
+  distill.set_kind("distill");
+  distill.set_teacher("t");
+  distill.mutable_distill()->set_temperature(std::numeric_limits<double>::infinity());
+  ExpectInvalid(distill, "distill.temperature", "got inf, expected a number in (0, 100]");
+}
+
+TEST(JobSpecLimitsTest, BoundsEveryCountAndRate) {
+  struct Case {
+    void (*set)(v1::JobSpec&);
+    std::string field;
+  };
+  const Case cases[] = {
+      {[](v1::JobSpec& s) { s.mutable_train()->set_batch_size(1 << 30); }, "train.batch_size"},
+      {[](v1::JobSpec& s) { s.mutable_train()->set_max_steps(int64_t{1} << 62); },
+       "train.max_steps"},
+      {[](v1::JobSpec& s) { s.mutable_train()->set_checkpoint_every_steps(int64_t{1} << 62); },
+       "train.checkpoint_every_steps"},
+      {[](v1::JobSpec& s) { s.mutable_train()->set_eval_batch_size(1 << 30); },
+       "train.eval_batch_size"},
+      {[](v1::JobSpec& s) { s.mutable_optimizer()->set_base_lr(1e308); }, "optimizer.base_lr"},
+      {[](v1::JobSpec& s) { s.set_priority(1 << 30); }, "priority"},
+      {[](v1::JobSpec& s) { s.mutable_data()->set_max_train_examples(int64_t{1} << 62); },
+       "data.max_train_examples"},
+      {[](v1::JobSpec& s) { s.mutable_data()->set_path("/usr/share/datasets/" + std::string(5000, 'x')); },
+       "data.path"},
+  };
+  for (const Case& c : cases) {
+    v1::JobSpec spec = Pretrain();
+    c.set(spec);
+    ExpectInvalid(spec, c.field, "expected");
+  }
+}
+
+// Reported: `label_index_file: /etc/os-release` failed on the worker with the
+// file's first line in the job's reason, which every client can read.
+TEST(JobSpecLimitsTest, PathsMustLieUnderTheDataRoots) {
+  SpecLimits limits;
+  limits.data_roots = {"/usr/share/datasets"};
+  v1::JobSpec spec = Finetune();
+  spec.mutable_data()->clear_label_fraction();
+  spec.mutable_data()->set_label_index_file("/etc/os-release");
+  absl::Status s = CheckJobSpec(spec, limits);
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("data.label_index_file: got \"/etc/os-release\", expected an absolute "
+                        "path under one of the data roots (/usr/share/datasets)"));
+  spec.mutable_data()->set_label_index_file("/usr/share/datasets/fmnist/1pct.txt");
+  EXPECT_TRUE(CheckJobSpec(spec, limits).ok());
+
+  v1::JobSpec pretrain = Pretrain();
+  pretrain.mutable_data()->set_path("/usr/share/datasets/../../../dev");
+  EXPECT_TRUE(absl::IsInvalidArgument(CheckJobSpec(pretrain, limits)));
+}
+
+TEST(JobSpecLimitsTest, WorldSizeIsCappedByTheOperator) {
+  SpecLimits limits;
+  limits.max_world_size = 8;
+  v1::JobSpec spec = Pretrain();
+  spec.set_world_size(16);
+  absl::Status s = CheckJobSpec(spec, limits);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("world_size: got 16, expected an integer in [1, 8]"));
+  spec.set_world_size(8);
+  EXPECT_TRUE(CheckJobSpec(spec, limits).ok());
 }
 
 }  // namespace

@@ -41,6 +41,10 @@ ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9090",
 ABSL_FLAG(std::string, state_dir, "", "directory for the job database (required)");
 ABSL_FLAG(std::string, artifact_dir, "",
           "root of job artifact directories, seen by every worker (default <state_dir>/artifacts)");
+ABSL_FLAG(std::vector<std::string>, data_roots, {"/usr/share/datasets"},
+          "comma-separated directories that job specs may name data under (dataset "
+          "paths, label index files); anything else is refused at submit");
+ABSL_FLAG(int, max_world_size, 4096, "the largest world_size a job may ask for");
 ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(2), "how often workers heartbeat");
 ABSL_FLAG(int, missed_heartbeats, 3, "a worker is lost after this many missed heartbeats");
 ABSL_FLAG(absl::Duration, collective_timeout, absl::Minutes(5),
@@ -85,6 +89,8 @@ int main(int argc, char** argv) {
                               ? state_dir + "/artifacts"
                               : absl::GetFlag(FLAGS_artifact_dir);
   options.collective_timeout = absl::GetFlag(FLAGS_collective_timeout);
+  options.spec_limits.data_roots = absl::GetFlag(FLAGS_data_roots);
+  options.spec_limits.max_world_size = absl::GetFlag(FLAGS_max_world_size);
   auto coordinator =
       Coordinator::Create(options, store->get(), &simclr::Clock::Real(), &metrics);
   if (!coordinator.ok()) return Fail(std::string(coordinator.status().message()));

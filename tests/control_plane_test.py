@@ -63,6 +63,16 @@ class ControlPlaneTest(ClusterTestCase):
                              "cycle"),
             "yaml syntax": ("name: [unclosed\n", "line"),
             "duplicate name": (tiny("dup") + "---\n" + tiny("dup"), "dup"),
+            # Reported by users: each was accepted and failed late (or ran 1 step).
+            "epochs 1e300": (tiny("u5").replace("epochs: 1", "epochs: 1e300"),
+                             "train.epochs: got 1e+300, expected a number in (0, 100000]"),
+            "temperature inf": (tiny("u6").replace("temperature: 0.2", "temperature: .inf"),
+                                "train.temperature: got inf"),
+            "a file outside the data roots": (
+                "name: u7\nkind: supervised\ndata: {dataset: fashion-mnist, "
+                "label_index_file: /etc/os-release}\n",
+                "data.label_index_file: got \"/etc/os-release\", expected an absolute path under "
+                "one of the data roots (/usr/share/datasets)"),
         }
         for label, (text, mentioned) in cases.items():
             result = c.ctl("submit", "-f", "-", stdin=text, check=False)

@@ -37,6 +37,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
@@ -61,6 +62,9 @@ ABSL_FLAG(std::string, collective_address, "",
           "host:port this worker serves a gang's rendezvous on as rank 0 "
           "(default 127.0.0.1 and a free port)");
 ABSL_FLAG(std::string, name, "", "stable worker name (e.g. the pod name); default: assigned");
+ABSL_FLAG(std::vector<std::string>, data_roots, {"/usr/share/datasets"},
+          "comma-separated directories tasks may read data under (links resolved); a task "
+          "naming anything else fails");
 ABSL_FLAG(std::string, trainer, "",
           "path of the simclr-trainer binary (default: next to this binary)");
 ABSL_FLAG(int64_t, task_memory_limit_mb, 0,
@@ -210,6 +214,7 @@ int main(int argc, char** argv) {
       absl::StrCat("--device=", cuda && device == "cuda" ? "cuda:0" : device),
       absl::StrCat("--threads=", threads),
       absl::StrCat("--local_address=", collective_host),
+      absl::StrCat("--data_roots=", absl::StrJoin(absl::GetFlag(FLAGS_data_roots), ",")),
   };
   runner_options.memory_limit_bytes = memory_limit_mb * (int64_t{1} << 20);
   runner_options.grace_period = absl::GetFlag(FLAGS_trainer_grace_period);

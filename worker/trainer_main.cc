@@ -20,6 +20,7 @@
 #include <iterator>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <torch/cuda.h>
 #include <torch/utils.h>
@@ -46,6 +47,8 @@ ABSL_FLAG(std::string, device, "cpu", "cpu or cuda:N");
 ABSL_FLAG(int, threads, 0, "intra-op threads for LibTorch (0: all cores)");
 ABSL_FLAG(std::string, local_address, "",
           "address the collective transport binds to (\"\": automatic)");
+ABSL_FLAG(std::vector<std::string>, data_roots, {},
+          "directories a task may read data under (links resolved); empty: anywhere");
 ABSL_FLAG(bool, probe, false, "check --device, print what it is, and exit");
 
 namespace {
@@ -138,6 +141,7 @@ int main(int argc, char** argv) {
   simclr::worker::TrainingRunnerOptions options;
   options.device = index < 0 ? "cpu" : absl::StrCat("cuda:", index);
   options.local_address = absl::GetFlag(FLAGS_local_address);
+  options.data_roots = absl::GetFlag(FLAGS_data_roots);
   simclr::worker::TrainingRunner runner(options, &events, &simclr::Clock::Real());
   const absl::StatusOr<simclr::worker::TaskResult> result = runner.Run(task, events);
   std::fprintf(stderr, "simclr-trainer: %s %s\n", task.task_id().c_str(),

@@ -46,21 +46,43 @@ absl::StatusOr<std::vector<int64_t>> ClassBalancedIndices(const Dataset& dataset
 
 absl::StatusOr<std::vector<int64_t>> ReadIndexFile(const std::string& path,
                                                    int64_t dataset_size) {
+  // Errors name the path and line, never the file's text: the file may be
+  // anything a job spec names, and errors end up where every user reads them.
+  // Lines and the whole file are bounded, so /dev/zero cannot fill memory.
+  constexpr size_t kMaxLine = 256;
+  const int64_t max_lines = 4 * dataset_size + 1024;
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("index file ", path, ": cannot open"));
   std::vector<int64_t> indices;
   std::unordered_map<int64_t, int64_t> first_line;
   std::string line;
   int64_t line_number = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    const absl::string_view text = absl::StripAsciiWhitespace(line);
-    if (text.empty() || text[0] == '#') continue;
-    int64_t index = 0;
-    if (!absl::SimpleAtoi(text, &index)) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ":", line_number, ": '", text,
-                                                     "' is not an integer index"));
+  char c = 0;
+  while (in.get(c)) {
+    if (c != '\n') {
+      if (line.size() == kMaxLine) {
+        return absl::InvalidArgumentError(absl::StrCat(path, ":", line_number + 1,
+                                                       ": longer than ", kMaxLine,
+                                                       " bytes; expected one index per line"));
+      }
+      line.push_back(c);
+      if (in.peek() != std::char_traits<char>::eof()) continue;
     }
+    ++line_number;
+    if (line_number > max_lines) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "index file ", path, ": more than ", max_lines, " lines for ", dataset_size,
+          " examples"));
+    }
+    const absl::string_view text = absl::StripAsciiWhitespace(line);
+    int64_t index = 0;
+    const bool skip = text.empty() || text[0] == '#';
+    if (!skip && !absl::SimpleAtoi(text, &index)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", line_number, ": not an integer index"));
+    }
+    line.clear();
+    if (skip) continue;
     if (index < 0 || index >= dataset_size) {
       return absl::InvalidArgumentError(absl::StrCat(path, ":", line_number, ": index ", index,
                                                      " outside [0, ", dataset_size, ")"));

@@ -101,7 +101,7 @@ TEST_F(SubsetTest, IndexFileErrorsNameTheLine) {
     std::string expected;
   };
   const std::vector<Case> cases = {
-      {"1\n2\nthree\n", ":3: 'three' is not an integer"},
+      {"1\n2\nthree\n", ":3: not an integer index"},
       {"1\n\n60000\n", ":3: index 60000 outside [0, 60000)"},
       {"-4\n", ":1: index -4 outside"},
       {"5\n6\n5\n", ":3: index 5 repeats line 1"},
@@ -117,6 +117,28 @@ TEST_F(SubsetTest, IndexFileErrorsNameTheLine) {
   }
   EXPECT_EQ(ReadIndexFile("/nonexistent/indices.txt", 10).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// Reported: a label_index_file naming /etc/os-release put the file's first
+// line into the job's reason, readable by every client.
+TEST_F(SubsetTest, IndexFileErrorsNeverQuoteTheFile) {
+  const std::string path =
+      WriteIndexFile("secret.txt", "PRETTY_NAME=\"s3cr3t-value\"\nNAME=Debian\n");
+  auto result = ReadIndexFile(path, 60000);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().message().find("s3cr3t"), std::string::npos) << result.status();
+  EXPECT_NE(result.status().message().find(path + ":1: not an integer index"),
+            std::string::npos)
+      << result.status();
+}
+
+// /dev/zero has no line end: reading it must stop at a bound, not fill memory.
+TEST_F(SubsetTest, AnEndlessIndexFileIsRefusedAtABound) {
+  auto result = ReadIndexFile("/dev/zero", 60000);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("/dev/zero:1: longer than"), std::string::npos)
+      << result.status();
 }
 
 TEST_F(SubsetTest, MaxExamplesKeepsAPrefixAfterTheSelection) {

@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/data_roots.h"
 #include "common/status_macros.h"
 #include "model/augment/simclr_augment.h"
 #include "model/data/open_dataset.h"
@@ -81,7 +82,13 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
   // Same seed on every rank: identical initial weights without a broadcast.
   torch::manual_seed(static_cast<uint64_t>(spec.train().seed()));
 
-  // Data.
+  // Data, from where the operator allows only.
+  RETURN_IF_ERROR(CheckUnderDataRoots("data.path", spec.data().path(), runner.data_roots,
+                                      /*resolve_links=*/true));
+  if (!spec.data().label_index_file().empty()) {
+    RETURN_IF_ERROR(CheckUnderDataRoots("data.label_index_file", spec.data().label_index_file(),
+                                        runner.data_roots, /*resolve_links=*/true));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<model::Dataset> train,
                    model::OpenDataset(spec.data().dataset(), spec.data().path(), "train"));
   ASSIGN_OR_RETURN(std::unique_ptr<model::Dataset> test,

@@ -5,6 +5,7 @@
 #define SIMCLR_WORKER_TRAINING_TRAINING_RUNNER_H_
 
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "worker/task_runner.h"
@@ -16,6 +17,9 @@ struct TrainingRunnerOptions {
   std::string device = "cpu";  // "cpu" or "cuda:N"
   // Address this worker's collective transport binds to ("" = automatic).
   std::string local_address;
+  // The data a task may read must lie under one of these, links resolved
+  // (the coordinator checks the same lexically at submit); empty: anywhere.
+  std::vector<std::string> data_roots;
 };
 
 // Runs one task at a time (the agent's contract).
