@@ -30,6 +30,8 @@ Verbs:
 Flags:
   --coordinator=HOST:PORT    coordinator address (default: $SIMCLR_COORDINATOR,
                              else localhost:50051)
+  --token-file=PATH          file holding your bearer token, for a coordinator
+                             that requires one (default: $SIMCLR_TOKEN_FILE)
   -o, --output=FORMAT        get: table (default), json or yaml
   -f, --filename=FILE        submit: the job-spec file
   -h, --help                 show help
@@ -118,8 +120,10 @@ absl::StatusOr<std::string> VerbHelp(absl::string_view verb) {
 }
 
 absl::StatusOr<Invocation> ParseCommandLine(
-    const std::vector<std::string>& args, absl::string_view env_coordinator) {
+    const std::vector<std::string>& args, absl::string_view env_coordinator,
+    absl::string_view env_token_file) {
   Invocation inv;
+  inv.token_file = std::string(env_token_file);
   inv.coordinator =
       env_coordinator.empty() ? kDefaultCoordinator : std::string(env_coordinator);
   std::vector<std::string> positional;
@@ -164,6 +168,9 @@ absl::StatusOr<Invocation> ParseCommandLine(
             absl::StrCat("--coordinator: \"", inv.coordinator,
                          "\" has no port; expected HOST:PORT"));
       }
+    } else if (name == "--token-file") {
+      ASSIGN_OR_RETURN(inv.token_file,
+                       FlagValue(args, &i, name, value, has_inline, "a file path"));
     } else if (name == "-o" || name == "--output") {
       ASSIGN_OR_RETURN(output, FlagValue(args, &i, name, value, has_inline,
                                          "table, json or yaml"));
@@ -173,7 +180,8 @@ absl::StatusOr<Invocation> ParseCommandLine(
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown flag ", name,
-          "; expected --coordinator, -o/--output, -f/--filename or --help"));
+          "; expected --coordinator, --token-file, -o/--output, -f/--filename or "
+          "--help"));
     }
   }
 

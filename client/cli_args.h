@@ -29,19 +29,22 @@ struct Invocation {
   };
   Verb verb = Verb::kHelp;
   std::string coordinator;  // --coordinator, else $SIMCLR_COORDINATOR, else default
+  std::string token_file;   // --token-file, else $SIMCLR_TOKEN_FILE ("" = none)
   std::string job;          // get job, cancel, watch: id or name
   std::string file;         // submit -f: path or "-"
   OutputFormat format = OutputFormat::kTable;  // get -o
   std::string help_text;    // kHelp
 };
 
-// Parses `args` (argv without the program name). `env_coordinator` is the
-// value of SIMCLR_COORDINATOR ("" when unset). Flags may come before or after
+// Parses `args` (argv without the program name). `env_coordinator` and
+// `env_token_file` are the values of SIMCLR_COORDINATOR and SIMCLR_TOKEN_FILE
+// ("" when unset). Flags may come before or after
 // the verb; `--` ends the flags. Returns InvalidArgument naming the argument
 // and what was expected: an unknown verb or flag, a missing value, a flag the
 // verb does not take, a missing or extra argument.
 absl::StatusOr<Invocation> ParseCommandLine(
-    const std::vector<std::string>& args, absl::string_view env_coordinator);
+    const std::vector<std::string>& args, absl::string_view env_coordinator,
+    absl::string_view env_token_file = "");
 
 // `simclrctl --help`.
 std::string UsageText();

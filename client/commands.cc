@@ -15,9 +15,16 @@
 namespace simclr::client {
 namespace {
 
-// gRPC deadlines are absolute times on the real clock, so this reads the
-// system clock rather than ctx.clock (which only feeds what is displayed).
+// Credentials on every call.
+void Authorize(const CommandContext& ctx, grpc::ClientContext* rpc) {
+  if (!ctx.authorization.empty()) rpc->AddMetadata("authorization", ctx.authorization);
+}
+
+// Credentials and a deadline. gRPC deadlines are absolute times on the real
+// clock, so this reads the system clock rather than ctx.clock (which only
+// feeds what is displayed).
 void SetDeadline(const CommandContext& ctx, grpc::ClientContext* rpc) {
+  Authorize(ctx, rpc);
   rpc->set_deadline(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(ctx.rpc_timeout));
 }
@@ -59,6 +66,14 @@ int ReportRpcError(const CommandContext& ctx, absl::string_view what,
     case grpc::StatusCode::NOT_FOUND:
       *ctx.err << "error: " << what << ": not found: " << message << "\n";
       return kExitFailed;
+    case grpc::StatusCode::UNAUTHENTICATED:
+      *ctx.err << "error: " << what << ": the coordinator at " << ctx.coordinator
+               << " did not accept your credentials (" << message
+               << "); expected --token-file=PATH or $SIMCLR_TOKEN_FILE with a valid token\n";
+      return kExitUsage;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      *ctx.err << "error: " << what << ": permission denied: " << message << "\n";
+      return kExitUsage;
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::ALREADY_EXISTS:
     case grpc::StatusCode::FAILED_PRECONDITION:
@@ -176,6 +191,7 @@ int Watch(const CommandContext& ctx, const std::string& job) {
   v1::WatchJobRequest request;
   request.set_job(job);
   grpc::ClientContext rpc;  // no deadline: a job may run for days
+  Authorize(ctx, &rpc);
   std::unique_ptr<grpc::ClientReaderInterface<v1::Job>> reader =
       ctx.stub->WatchJob(&rpc, request);
   ProgressBar bar(*ctx.clock);

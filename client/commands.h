@@ -35,6 +35,7 @@ enum ExitCode : int {
 struct CommandContext {
   v1::JobService::StubInterface* stub = nullptr;
   std::string coordinator;  // the address, for error messages
+  std::string authorization;  // "Bearer <token>" sent with every call; "" = none
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
   // Time as displayed (ages, ETA); RPC deadlines use the system clock.

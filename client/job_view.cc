@@ -236,6 +236,7 @@ View JobView(const v1::Job& job) {
       .Set("started_at", TimeView(job.started_at()))
       .Set("finished_at", TimeView(job.finished_at()))
       .Set("artifact_dir", View::String(job.artifact_dir()))
+      .Set("submitted_by", View::String(job.submitted_by()))
       .Set("checkpoint", View::String(job.checkpoint()))
       .Set("spec", MessageView(spec));
   return view;

@@ -102,6 +102,7 @@ TEST(JobViewTest, JsonOfAJobHasEveryFieldOfTheContract) {
   "started_at": "2026-01-01T00:00:02.5Z",
   "finished_at": null,
   "artifact_dir": "/var/lib/simclr/jobs/j-000001",
+  "submitted_by": "",
   "checkpoint": "/var/lib/simclr/jobs/j-000001/step-4",
   "spec": {
     "name": "fmnist-pretrain",

@@ -10,6 +10,7 @@
 
 #include "client/cli_args.h"
 #include "client/commands.h"
+#include "common/token_file.h"
 #include "proto/simclr/v1/coordinator.grpc.pb.h"
 
 namespace {
@@ -34,8 +35,9 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> args(argv + 1, argv + argc);
   const char* env = std::getenv("SIMCLR_COORDINATOR");
-  absl::StatusOr<Invocation> inv =
-      client::ParseCommandLine(args, env == nullptr ? "" : env);
+  const char* env_token = std::getenv("SIMCLR_TOKEN_FILE");
+  absl::StatusOr<Invocation> inv = client::ParseCommandLine(
+      args, env == nullptr ? "" : env, env_token == nullptr ? "" : env_token);
   if (!inv.ok()) {
     std::cerr << "error: " << inv.status().message()
               << "\nRun 'simclrctl --help' for usage.\n";
@@ -48,8 +50,15 @@ int main(int argc, char** argv) {
 
   auto stub = simclr::v1::JobService::NewStub(
       client::CreateCoordinatorChannel(inv->coordinator));
+  absl::StatusOr<std::string> authorization =
+      simclr::TokenFile(inv->token_file).AuthorizationHeader();
+  if (!authorization.ok()) {
+    std::cerr << "error: --token-file: " << authorization.status().message() << "\n";
+    return client::kExitUsage;
+  }
   client::CommandContext ctx;
   ctx.stub = stub.get();
+  ctx.authorization = *authorization;
   ctx.coordinator = inv->coordinator;
   ctx.out = &std::cout;
   ctx.err = &std::cerr;

@@ -193,7 +193,7 @@ v1::Job* Coordinator::LookupById(const std::string& id) {
 }
 
 absl::StatusOr<std::vector<std::string>> Coordinator::SubmitJobs(
-    const std::vector<v1::JobSpec>& input) {
+    const std::vector<v1::JobSpec>& input, const std::string& principal) {
   if (input.empty()) return absl::InvalidArgumentError("specs: got none, expected at least one job spec");
   auto error = [&](size_t i, const absl::Status& s) {
     return absl::InvalidArgumentError(absl::StrCat("spec ", i + 1, " (",
@@ -298,6 +298,7 @@ absl::StatusOr<std::vector<std::string>> Coordinator::SubmitJobs(
     *job.mutable_created_at() = ToProto(now);
     if (ready) *job.mutable_queued_at() = ToProto(now);
     job.set_artifact_dir(absl::StrCat(options_.artifact_root, "/", job.id()));
+    job.set_submitted_by(principal);
     job.mutable_progress();
   }
   Change change(this);
@@ -329,10 +330,16 @@ std::vector<v1::Job> Coordinator::ListJobs(const std::set<v1::JobState>& states)
   return jobs;
 }
 
-absl::StatusOr<v1::Job> Coordinator::CancelJob(const std::string& id_or_name) {
+absl::StatusOr<v1::Job> Coordinator::CancelJob(const std::string& id_or_name,
+                                               const std::string& principal, bool admin) {
   absl::MutexLock lock(&mu_);
   const v1::Job* found = Lookup(id_or_name);
   if (found == nullptr) return absl::NotFoundError(absl::StrCat("job \"", id_or_name, "\" not found"));
+  if (!admin && found->submitted_by() != principal) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "job ", found->id(), " was submitted by \"", found->submitted_by(),
+        "\": only they or an admin may cancel it"));
+  }
   if (IsFinal(found->state())) return *found;
   Change change(this);
   v1::Job& job = change.Stage(found->id());
@@ -340,7 +347,8 @@ absl::StatusOr<v1::Job> Coordinator::CancelJob(const std::string& id_or_name) {
   // job is no longer RUNNING, so its tasks are stale); the workers stay busy
   // until they confirm with CompleteTask.
   job.set_state(v1::CANCELLED);
-  job.set_reason("cancelled by user");
+  job.set_reason(principal.empty() ? "cancelled by user"
+                                   : absl::StrCat("cancelled by ", principal));
   *job.mutable_finished_at() = ToProto(clock_->Now());
   const std::string id = job.id();
   ResolveDependents(change);
@@ -369,8 +377,18 @@ std::vector<v1::Worker> Coordinator::ListWorkers() const {
   return registry_.List();
 }
 
+absl::Status Coordinator::CheckSpeaksFor(const std::string& worker_id,
+                                         const std::string& principal) const {
+  if (principal.empty()) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  const std::string* owner = registry_.PrincipalOf(worker_id);
+  if (owner == nullptr || *owner == principal) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(
+      "principal \"", principal, "\" may not speak for worker ", worker_id));
+}
+
 absl::StatusOr<v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
-    const v1::RegisterWorkerRequest& r) {
+    const v1::RegisterWorkerRequest& r, const std::string& principal) {
   if (r.collective_address().empty()) {
     return absl::InvalidArgumentError(
         "collective_address: got nothing, expected host:port where this worker serves a "
@@ -381,8 +399,15 @@ absl::StatusOr<v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
                                                    "\", expected cpu or cuda"));
   }
   absl::MutexLock lock(&mu_);
+  if (!r.name().empty() && !principal.empty()) {
+    const std::string* owner = registry_.PrincipalOf(r.name());
+    if (owner != nullptr && *owner != principal) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "worker \"", r.name(), "\" is registered by another principal"));
+    }
+  }
   v1::RegisterWorkerResponse response;
-  response.set_worker_id(registry_.Register(r));
+  response.set_worker_id(registry_.Register(r, principal));
   response.set_heartbeat_interval_ms(absl::ToInt64Milliseconds(options_.registry.heartbeat_interval));
   response.set_lease_timeout_ms(absl::ToInt64Milliseconds(registry_.lease_timeout()));
   Change change(this);

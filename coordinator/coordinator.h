@@ -82,7 +82,10 @@ class Coordinator {
 
   // Validates all specs together and stores all or none. InvalidArgument
   // names the spec (index and name) and the field. Returns ids in order.
-  absl::StatusOr<std::vector<std::string>> SubmitJobs(const std::vector<v1::JobSpec>& specs);
+  // `principal` (who submitted; "" in insecure mode) is kept in each job's
+  // submitted_by.
+  absl::StatusOr<std::vector<std::string>> SubmitJobs(const std::vector<v1::JobSpec>& specs,
+                                                      const std::string& principal = "");
 
   // By id, or by name (the live job of that name, else the newest one).
   absl::StatusOr<v1::Job> GetJob(const std::string& id_or_name) const;
@@ -91,8 +94,11 @@ class Coordinator {
   std::vector<v1::Job> ListJobs(const std::set<v1::JobState>& states) const;
 
   // Final jobs are returned unchanged (FailedPrecondition is not useful to a
-  // script that cancels "whatever is left").
-  absl::StatusOr<v1::Job> CancelJob(const std::string& id_or_name);
+  // script that cancels "whatever is left"). Unless `admin`, only the
+  // principal that submitted the job may cancel it (PermissionDenied); the
+  // reason records who did.
+  absl::StatusOr<v1::Job> CancelJob(const std::string& id_or_name,
+                                    const std::string& principal = "", bool admin = true);
 
   // Blocks until the job's version exceeds `after_version` or `timeout`
   // passes, then returns the job and its version. Versions start at 1, so
@@ -109,7 +115,15 @@ class Coordinator {
 
   // --- WorkerService ---
 
-  absl::StatusOr<v1::RegisterWorkerResponse> RegisterWorker(const v1::RegisterWorkerRequest& r);
+  // `principal` is who registers ("" in insecure mode): from then on only it
+  // may speak for the worker id (CheckSpeaksFor). PermissionDenied when the
+  // request names a live worker that another principal registered.
+  absl::StatusOr<v1::RegisterWorkerResponse> RegisterWorker(const v1::RegisterWorkerRequest& r,
+                                                            const std::string& principal = "");
+  // OK when `principal` registered `worker_id` (or the id is unknown: the
+  // call itself then says so); PermissionDenied otherwise. A report forged
+  // for another worker changes nothing.
+  absl::Status CheckSpeaksFor(const std::string& worker_id, const std::string& principal) const;
   // An unknown worker gets `reregister`; the reply carries its undelivered
   // assignment and the running tasks it must cancel.
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& r);

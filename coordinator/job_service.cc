@@ -5,37 +5,49 @@
 #include <vector>
 
 #include "common/grpc_status.h"
+#include "coordinator/grpc_auth.h"
 
 namespace simclr::coordinator {
 
-grpc::Status JobServiceImpl::SubmitJobs(grpc::ServerContext*, const v1::SubmitJobsRequest* request,
+#define AUTHORIZE_USER(caller)                                                    \
+  absl::StatusOr<Principal> caller = AuthorizeCall(auth_, context, Role::kUser); \
+  if (!caller.ok()) return ToGrpc(caller.status())
+
+grpc::Status JobServiceImpl::SubmitJobs(grpc::ServerContext* context,
+                                        const v1::SubmitJobsRequest* request,
                                         v1::SubmitJobsResponse* response) {
+  AUTHORIZE_USER(caller);
   std::vector<v1::JobSpec> specs(request->specs().begin(), request->specs().end());
-  absl::StatusOr<std::vector<std::string>> ids = coordinator_->SubmitJobs(specs);
+  absl::StatusOr<std::vector<std::string>> ids = coordinator_->SubmitJobs(specs, caller->name);
   if (!ids.ok()) return ToGrpc(ids.status());
   for (const std::string& id : *ids) response->add_job_ids(id);
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::GetJob(grpc::ServerContext*, const v1::GetJobRequest* request,
+grpc::Status JobServiceImpl::GetJob(grpc::ServerContext* context, const v1::GetJobRequest* request,
                                     v1::Job* response) {
+  AUTHORIZE_USER(caller);
   absl::StatusOr<v1::Job> job = coordinator_->GetJob(request->job());
   if (!job.ok()) return ToGrpc(job.status());
   *response = *std::move(job);
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest* request,
+grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* context,
+                                      const v1::ListJobsRequest* request,
                                       v1::ListJobsResponse* response) {
+  AUTHORIZE_USER(caller);
   std::set<v1::JobState> states;
   for (int s : request->states()) states.insert(static_cast<v1::JobState>(s));
   for (v1::Job& job : coordinator_->ListJobs(states)) *response->add_jobs() = std::move(job);
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* request,
-                                       v1::Job* response) {
-  absl::StatusOr<v1::Job> job = coordinator_->CancelJob(request->job());
+grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext* context,
+                                       const v1::CancelJobRequest* request, v1::Job* response) {
+  AUTHORIZE_USER(caller);
+  absl::StatusOr<v1::Job> job =
+      coordinator_->CancelJob(request->job(), caller->name, caller->Has(Role::kAdmin));
   if (!job.ok()) return ToGrpc(job.status());
   *response = *std::move(job);
   return grpc::Status::OK;
@@ -44,6 +56,7 @@ grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext*, const v1::CancelJob
 grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context,
                                       const v1::WatchJobRequest* request,
                                       grpc::ServerWriter<v1::Job>* writer) {
+  AUTHORIZE_USER(caller);
   int64_t seen = 0;
   while (!context->IsCancelled()) {
     absl::StatusOr<Coordinator::Snapshot> snap =
@@ -58,10 +71,14 @@ grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context,
   return grpc::Status(grpc::StatusCode::CANCELLED, "watch ended by the client");
 }
 
-grpc::Status JobServiceImpl::ListWorkers(grpc::ServerContext*, const v1::ListWorkersRequest*,
+grpc::Status JobServiceImpl::ListWorkers(grpc::ServerContext* context,
+                                         const v1::ListWorkersRequest*,
                                          v1::ListWorkersResponse* response) {
+  AUTHORIZE_USER(caller);
   for (v1::Worker& w : coordinator_->ListWorkers()) *response->add_workers() = std::move(w);
   return grpc::Status::OK;
 }
+
+#undef AUTHORIZE_USER
 
 }  // namespace simclr::coordinator

@@ -1,9 +1,10 @@
-// gRPC adapter for simclr.v1.JobService: translates protos and calls the
-// Coordinator; no logic of its own.
+// gRPC adapter for simclr.v1.JobService: authorizes the caller (role user),
+// translates protos and calls the Coordinator; no logic of its own.
 #ifndef SIMCLR_COORDINATOR_JOB_SERVICE_H_
 #define SIMCLR_COORDINATOR_JOB_SERVICE_H_
 
 #include "absl/time/time.h"
+#include "coordinator/auth.h"
 #include "coordinator/coordinator.h"
 #include "proto/simclr/v1/coordinator.grpc.pb.h"
 
@@ -12,9 +13,11 @@ namespace simclr::coordinator {
 // Thread-safe (the Coordinator is).
 class JobServiceImpl final : public v1::JobService::Service {
  public:
-  explicit JobServiceImpl(Coordinator* coordinator,  // not owned
-                          absl::Duration watch_poll = absl::Seconds(1))
-      : coordinator_(coordinator), watch_poll_(watch_poll) {}
+  // `auth` null: insecure mode (loopback, tests). Neither is owned.
+  explicit JobServiceImpl(Coordinator* coordinator,
+                          absl::Duration watch_poll = absl::Seconds(1),
+                          const Authenticator* auth = nullptr)
+      : coordinator_(coordinator), watch_poll_(watch_poll), auth_(auth) {}
 
   grpc::Status SubmitJobs(grpc::ServerContext* context, const v1::SubmitJobsRequest* request,
                           v1::SubmitJobsResponse* response) override;
@@ -33,6 +36,7 @@ class JobServiceImpl final : public v1::JobService::Service {
   Coordinator* const coordinator_;
   // How often a watch stream checks whether its client went away.
   const absl::Duration watch_poll_;
+  const Authenticator* const auth_;
 };
 
 }  // namespace simclr::coordinator

@@ -4,8 +4,12 @@
 //       --state_dir=/var/lib/simclr
 //
 // Serves simclr.v1.JobService (users) and simclr.v1.WorkerService (workers),
-// the gRPC health-checking protocol and server reflection on --listen, and
-// Prometheus metrics on --metrics_listen. SIGTERM/SIGINT shut it down cleanly;
+// the gRPC health-checking protocol and server reflection on --listen, the
+// health-checking protocol alone on --health_listen (for probes), and
+// Prometheus metrics on --metrics_listen. With --auth_tokens every RPC must
+// carry a bearer token of the right role (docs/security.md); without, the
+// API is open, which is allowed on a loopback --listen only unless
+// --allow_insecure says otherwise. SIGTERM/SIGINT shut it down cleanly;
 // SIGKILL loses nothing acknowledged (see NOTE [job lifecycle]).
 #include <cstdio>
 #include <filesystem>
@@ -26,8 +30,10 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/health_server.h"
 #include "common/metrics_http_server.h"
 #include "common/shutdown_signal.h"
+#include "coordinator/auth.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/coordinator_metrics.h"
 #include "coordinator/job_service.h"
@@ -41,6 +47,13 @@ ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9090",
 ABSL_FLAG(std::string, state_dir, "", "directory for the job database (required)");
 ABSL_FLAG(std::string, artifact_dir, "",
           "root of job artifact directories, seen by every worker (default <state_dir>/artifacts)");
+ABSL_FLAG(std::string, auth_tokens, "",
+          "file of \"<token> <principal> <role>[,<role>]\" lines (roles: user, worker, admin); "
+          "read again when it changes. Empty: no authentication (loopback only)");
+ABSL_FLAG(bool, allow_insecure, false,
+          "serve the API without authentication on a non-loopback --listen address");
+ABSL_FLAG(std::string, health_listen, "",
+          "host:port for a plaintext gRPC health-checking service (probes); empty disables");
 ABSL_FLAG(std::vector<std::string>, data_roots, {"/usr/share/datasets"},
           "comma-separated directories that job specs may name data under (dataset "
           "paths, label index files); anything else is refused at submit");
@@ -57,6 +70,12 @@ absl::Notification g_shutdown;
 int Fail(const std::string& message) {
   std::fprintf(stderr, "simclr-coordinator: %s\n", message.c_str());
   return 2;
+}
+
+// True for 127.0.0.1:P, localhost:P, [::1]:P.
+bool IsLoopback(const std::string& listen) {
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
 }
 
 }  // namespace
@@ -105,14 +124,36 @@ int main(int argc, char** argv) {
     metrics_server = *std::move(server);
   }
 
-  simclr::coordinator::JobServiceImpl job_service(coordinator->get());
-  simclr::coordinator::WorkerServiceImpl worker_service(coordinator->get());
+  // Who may call: tokens, or nobody checks (loopback, or said so).
+  std::unique_ptr<simclr::coordinator::Authenticator> auth;
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  if (!absl::GetFlag(FLAGS_auth_tokens).empty()) {
+    auto created = simclr::coordinator::Authenticator::Create(absl::GetFlag(FLAGS_auth_tokens));
+    if (!created.ok()) return Fail(absl::StrCat("--auth_tokens: ", created.status().message()));
+    auth = *std::move(created);
+  } else if (!IsLoopback(listen) && !absl::GetFlag(FLAGS_allow_insecure)) {
+    return Fail(absl::StrCat("--listen=", listen,
+                             " is not a loopback address: give --auth_tokens (see "
+                             "docs/security.md), or --allow_insecure on a trusted network"));
+  }
+
+  std::unique_ptr<grpc::Server> health_server;
+  if (!absl::GetFlag(FLAGS_health_listen).empty()) {
+    auto started = simclr::StartHealthServer(absl::GetFlag(FLAGS_health_listen));
+    if (!started.ok()) return Fail(absl::StrCat("--health_listen: ", started.status().message()));
+    health_server = *std::move(started);
+  }
+
+  simclr::coordinator::JobServiceImpl job_service(coordinator->get(), absl::Seconds(1),
+                                                  auth.get());
+  simclr::coordinator::WorkerServiceImpl worker_service(coordinator->get(), auth.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int bound_port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(),
-                           &bound_port);
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &bound_port);
+  // Set on purpose: a job file is kilobytes; nothing legitimate comes near.
+  builder.SetMaxReceiveMessageSize(4 << 20);
   builder.RegisterService(&job_service);
   builder.RegisterService(&worker_service);
   builder.experimental().SetInterceptorCreators(
@@ -121,8 +162,8 @@ int main(int argc, char** argv) {
   if (server == nullptr || bound_port == 0) {
     return Fail(absl::StrCat("--listen: cannot listen on ", absl::GetFlag(FLAGS_listen)));
   }
-  std::printf("simclr-coordinator: serving on %s (metrics %s), state in %s\n",
-              absl::GetFlag(FLAGS_listen).c_str(),
+  std::printf("simclr-coordinator: serving on %s (%s; metrics %s), state in %s\n",
+              listen.c_str(), auth ? "tokens required" : "no authentication",
               metrics_listen.empty() ? "off" : metrics_listen.c_str(), state_dir.c_str());
   std::fflush(stdout);
 
@@ -140,6 +181,7 @@ int main(int argc, char** argv) {
   g_shutdown.WaitForNotification();
   std::printf("simclr-coordinator: shutting down\n");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (health_server) health_server->Shutdown();
   ticker.join();
   return 0;
 }

@@ -20,7 +20,13 @@ const WorkerRegistry::Entry* WorkerRegistry::FindEntry(const std::string& id) co
   return it == number_by_id_.end() ? nullptr : &entries_.at(it->second);
 }
 
-std::string WorkerRegistry::Register(const v1::RegisterWorkerRequest& request) {
+const std::string* WorkerRegistry::PrincipalOf(const std::string& id) const {
+  const Entry* entry = FindEntry(id);
+  return entry == nullptr ? nullptr : &entry->principal;
+}
+
+std::string WorkerRegistry::Register(const v1::RegisterWorkerRequest& request,
+                                     const std::string& principal) {
   const absl::Time now = clock_.Now();
   std::string id = request.name();
   if (id.empty()) {
@@ -32,6 +38,7 @@ std::string WorkerRegistry::Register(const v1::RegisterWorkerRequest& request) {
   const int64_t number = next_number_++;
   Entry& entry = entries_[number];
   number_by_id_[id] = number;
+  entry.principal = principal;
   v1::Worker& w = entry.worker;
   w.set_id(id);
   w.set_hostname(request.hostname());

@@ -36,7 +36,12 @@ class WorkerRegistry {
   // Adds a live, idle worker and returns its id. A request naming a worker that
   // is still registered replaces it (the process restarted): the new entry
   // runs no task, so the old one's gang sees the rank gone.
-  std::string Register(const v1::RegisterWorkerRequest& request);
+  // `principal` registered it (see Coordinator::CheckSpeaksFor).
+  std::string Register(const v1::RegisterWorkerRequest& request,
+                       const std::string& principal = "");
+
+  // Who registered the live or gone worker `id`; nullptr if unknown.
+  const std::string* PrincipalOf(const std::string& id) const;
 
   // Renews the lease. NotFound if the id is unknown, lost or drained: the
   // worker must register again.
@@ -85,6 +90,7 @@ class WorkerRegistry {
     std::string task_id;  // "" when idle
     std::optional<v1::TaskAssignment> undelivered;
     absl::Time gone_at;   // when it became LOST or DRAINED
+    std::string principal;  // who registered it ("" in insecure mode)
   };
 
   Entry* FindEntry(const std::string& id);

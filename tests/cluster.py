@@ -55,12 +55,15 @@ def wait_until(predicate, timeout, what):
 
 
 class Cluster:
-    def __init__(self, workers=2, heartbeat="1s", state_dir=None, threads=1, worker_args=()):
+    def __init__(self, workers=2, heartbeat="1s", state_dir=None, threads=1, worker_args=(),
+                 coordinator_args=(), ctl_args=()):
         self.tmp = tempfile.mkdtemp(prefix="simclr-cluster-", dir=os.environ.get("TEST_TMPDIR"))
         self.state_dir = state_dir or os.path.join(self.tmp, "state")
         self.heartbeat = heartbeat
         self.threads = threads
         self.worker_args = list(worker_args)
+        self.coordinator_args = list(coordinator_args)
+        self.ctl_args = list(ctl_args)
         self.port = free_port()
         self.address = "127.0.0.1:%d" % self.port
         self.metrics_port = free_port()
@@ -88,7 +91,8 @@ class Cluster:
             self.coordinator = subprocess.Popen(
                 [runfile("coordinator/simclr-coordinator"), "--listen=" + self.address,
                  "--metrics_listen=127.0.0.1:%d" % self.metrics_port,
-                 "--state_dir=" + self.state_dir, "--heartbeat_interval=" + self.heartbeat],
+                 "--state_dir=" + self.state_dir, "--heartbeat_interval=" + self.heartbeat] +
+                self.coordinator_args,
                 stdout=log, stderr=subprocess.STDOUT)
         wait_until(lambda: self.ctl("get", "workers", check=False).returncode == 0, 30,
                    "the coordinator to answer")
@@ -143,8 +147,8 @@ class Cluster:
 
     def ctl(self, *args, stdin=None, check=True):
         result = subprocess.run([runfile("client/simclrctl"), "--coordinator=" + self.address] +
-                                list(args), input=stdin, capture_output=True, text=True,
-                                timeout=600)
+                                self.ctl_args + list(args), input=stdin, capture_output=True,
+                                text=True, timeout=600)
         if check and result.returncode != 0:
             raise AssertionError("simclrctl %s failed (%d): %s%s" % (
                 " ".join(args), result.returncode, result.stdout, result.stderr))
@@ -161,8 +165,9 @@ class Cluster:
         return self.get("job", name)
 
     def watch(self, name, timeout=600):
-        return subprocess.run([runfile("client/simclrctl"), "--coordinator=" + self.address,
-                               "watch", name], capture_output=True, text=True, timeout=timeout)
+        return subprocess.run([runfile("client/simclrctl"), "--coordinator=" + self.address] +
+                              self.ctl_args + ["watch", name], capture_output=True, text=True,
+                              timeout=timeout)
 
     def logs(self):
         out = []

@@ -6,6 +6,7 @@
 #include <grpcpp/client_context.h>
 
 #include "common/grpc_status.h"
+#include "common/token_file.h"
 #include "proto/simclr/v1/worker.grpc.pb.h"
 
 namespace simclr::worker {
@@ -13,8 +14,10 @@ namespace {
 
 class GrpcConnection final : public CoordinatorConnection {
  public:
-  GrpcConnection(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline)
-      : stub_(v1::WorkerService::NewStub(channel)), deadline_(deadline) {}
+  GrpcConnection(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline,
+                 std::string token_file)
+      : stub_(v1::WorkerService::NewStub(channel)), deadline_(deadline),
+        token_(std::move(token_file)) {}
 
   absl::StatusOr<v1::RegisterWorkerResponse> RegisterWorker(
       const v1::RegisterWorkerRequest& request) override {
@@ -42,6 +45,9 @@ class GrpcConnection final : public CoordinatorConnection {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          absl::ToChronoMilliseconds(deadline_));
+    absl::StatusOr<std::string> authorization = token_.AuthorizationHeader();
+    if (!authorization.ok()) return authorization.status();
+    if (!authorization->empty()) context.AddMetadata("authorization", *authorization);
     Response response;
     grpc::Status status = (stub_.get()->*method)(&context, request, &response);
     if (!status.ok()) return FromGrpc(status);
@@ -50,13 +56,15 @@ class GrpcConnection final : public CoordinatorConnection {
 
   std::unique_ptr<v1::WorkerService::Stub> stub_;
   const absl::Duration deadline_;
+  const TokenFile token_;
 };
 
 }  // namespace
 
 std::unique_ptr<CoordinatorConnection> MakeGrpcConnection(std::shared_ptr<grpc::Channel> channel,
-                                                          absl::Duration deadline) {
-  return std::make_unique<GrpcConnection>(std::move(channel), deadline);
+                                                          absl::Duration deadline,
+                                                          std::string token_file) {
+  return std::make_unique<GrpcConnection>(std::move(channel), deadline, std::move(token_file));
 }
 
 }  // namespace simclr::worker

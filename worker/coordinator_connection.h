@@ -30,9 +30,12 @@ class CoordinatorConnection {
   virtual absl::Status DeregisterWorker(const v1::DeregisterWorkerRequest& request) = 0;
 };
 
-// Every call gets `deadline` (a slow coordinator must not stall heartbeats).
+// Every call gets `deadline` (a slow coordinator must not stall heartbeats)
+// and, with a `token_file`, the bearer token in it (read again when the file
+// changes: common/token_file.h).
 std::unique_ptr<CoordinatorConnection> MakeGrpcConnection(std::shared_ptr<grpc::Channel> channel,
-                                                          absl::Duration deadline);
+                                                          absl::Duration deadline,
+                                                          std::string token_file = "");
 
 }  // namespace simclr::worker
 

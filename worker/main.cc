@@ -24,10 +24,8 @@
 #include <vector>
 
 #include <grpcpp/create_channel.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/server.h>
-#include <grpcpp/server_builder.h>
 #include <prometheus/registry.h>
 
 #include "absl/flags/flag.h"
@@ -45,6 +43,7 @@
 #include "common/metrics_http_server.h"
 #include "common/shutdown_signal.h"
 #include "common/free_port.h"
+#include "common/health_server.h"
 #include "worker/agent.h"
 #include "worker/coordinator_connection.h"
 #include "worker/trainer_process_runner.h"
@@ -62,6 +61,8 @@ ABSL_FLAG(std::string, collective_address, "",
           "host:port this worker serves a gang's rendezvous on as rank 0 "
           "(default 127.0.0.1 and a free port)");
 ABSL_FLAG(std::string, name, "", "stable worker name (e.g. the pod name); default: assigned");
+ABSL_FLAG(std::string, token_file, "",
+          "file holding this worker's bearer token (role worker); read again when it changes");
 ABSL_FLAG(std::vector<std::string>, data_roots, {"/usr/share/datasets"},
           "comma-separated directories tasks may read data under (links resolved); a task "
           "naming anything else fails");
@@ -180,16 +181,9 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<grpc::Server> health_server;
   if (!absl::GetFlag(FLAGS_health_listen).empty()) {
-    grpc::EnableDefaultHealthCheckService(true);
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort(absl::GetFlag(FLAGS_health_listen), grpc::InsecureServerCredentials(),
-                             &port);
-    health_server = builder.BuildAndStart();
-    if (health_server == nullptr || port == 0) {
-      return Fail(absl::StrCat("--health_listen: cannot listen on ",
-                               absl::GetFlag(FLAGS_health_listen)));
-    }
+    auto server = simclr::StartHealthServer(absl::GetFlag(FLAGS_health_listen));
+    if (!server.ok()) return Fail(absl::StrCat("--health_listen: ", server.status().message()));
+    health_server = *std::move(server);
   }
 
   char hostname[256] = {0};
@@ -223,7 +217,7 @@ int main(int argc, char** argv) {
 
   auto connection = simclr::worker::MakeGrpcConnection(
       grpc::CreateChannel(absl::GetFlag(FLAGS_coordinator), grpc::InsecureChannelCredentials()),
-      absl::Seconds(10));
+      absl::Seconds(10), absl::GetFlag(FLAGS_token_file));
   simclr::worker::Agent agent(options, connection.get(), &runner, &simclr::Clock::Real());
 
   simclr::NotifyOnShutdownSignal(&g_shutdown);

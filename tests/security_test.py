@@ -1,0 +1,120 @@
+"""Authentication and roles through the real daemons: a coordinator with
+--auth_tokens, workers with their own token files, simclrctl with a user's.
+Each role reaches its own API only, tokens rotate by rewriting the file, and
+an open API is refused on a non-loopback address. docs/security.md.
+"""
+import os
+import subprocess
+import tempfile
+import unittest
+
+from cluster import Cluster, free_port, runfile, wait_until
+
+ALICE = "alice-token-0123456789abcdef"
+ALICE_NEW = "alice-token-rotated-0123456789"
+BOB = "bob-token-0123456789abcdef00"
+POOL = "pool-token-0123456789abcdef0"
+
+SPEC = """
+name: {name}
+kind: pretrain
+world_size: 2
+max_restarts: 0
+model: {{depth: 18, width_multiplier: 0.125, proj_head_layers: 2, proj_dim: 16}}
+data: {{dataset: fashion-mnist, max_train_examples: 512, max_test_examples: 128}}
+optimizer: {{name: lars, base_lr: 0.3, warmup_epochs: 0}}
+train: {{batch_size: 32, epochs: 1, max_steps: {steps}, temperature: 0.2, seed: 3}}
+"""
+
+
+def write(path, text):
+    """Replaces `path` at once, as an operator rotating a Secret would."""
+    with open(path + ".new", "w") as f:
+        f.write(text)
+    os.replace(path + ".new", path)
+
+
+class SecurityTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="simclr-security-", dir=os.environ.get("TEST_TMPDIR"))
+        cls.tokens = os.path.join(cls.dir, "tokens")
+        write(cls.tokens, "%s alice user\n%s bob user\n%s pool worker\n" % (ALICE, BOB, POOL))
+        cls.alice_file = os.path.join(cls.dir, "alice.token")
+        write(cls.alice_file, ALICE + "\n")
+        cls.pool_file = os.path.join(cls.dir, "pool.token")
+        write(cls.pool_file, POOL + "\n")
+        cls.cluster = Cluster(workers=2, coordinator_args=["--auth_tokens=" + cls.tokens],
+                              worker_args=["--token_file=" + cls.pool_file],
+                              ctl_args=["--token-file=" + cls.alice_file])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.close()
+
+    def ctl_as(self, token, *args, stdin=None):
+        """simclrctl with `token` ("" for none) instead of alice's."""
+        ctl = [runfile("client/simclrctl"), "--coordinator=" + self.cluster.address]
+        if token:
+            path = os.path.join(self.dir, "other.token")
+            write(path, token + "\n")
+            ctl.append("--token-file=" + path)
+        return subprocess.run(ctl + list(args), input=stdin, capture_output=True, text=True,
+                              timeout=60)
+
+    def test_1_a_job_runs_with_tokens_everywhere_and_records_its_submitter(self):
+        c = self.cluster
+        c.submit(SPEC.format(name="secured", steps=3))
+        watched = c.watch("secured", timeout=300)
+        self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
+        job = c.job("secured")
+        self.assertEqual(job["state"], "SUCCEEDED")
+        self.assertEqual(job["submitted_by"], "alice")
+
+    def test_2_each_role_reaches_its_own_api_only(self):
+        none = self.ctl_as("", "get", "jobs")
+        self.assertEqual(none.returncode, 2, none.stderr)
+        self.assertIn("did not accept your credentials (no credentials", none.stderr)
+        wrong = self.ctl_as("not-a-known-token-0123456789", "get", "jobs")
+        self.assertEqual(wrong.returncode, 2, wrong.stderr)
+        self.assertIn("unknown or revoked token", wrong.stderr)
+        worker = self.ctl_as(POOL, "submit", "-f", "-", stdin=SPEC.format(name="w", steps=1))
+        self.assertEqual(worker.returncode, 2, worker.stderr)
+        self.assertIn("principal \"pool\" may not use the job API", worker.stderr)
+        self.assertNotIn(ALICE, none.stderr + wrong.stderr + worker.stderr)
+
+    def test_3_a_user_cancels_only_its_own_jobs(self):
+        c = self.cluster
+        c.submit(SPEC.format(name="alices", steps=100000))
+        bob = self.ctl_as(BOB, "cancel", "alices")
+        self.assertEqual(bob.returncode, 2, bob.stderr)
+        self.assertIn("submitted by \"alice\"", bob.stderr)
+        c.ctl("cancel", "alices")
+        job = c.job("alices")
+        self.assertEqual(job["state"], "CANCELLED")
+        self.assertEqual(job["reason"], "cancelled by alice")
+        wait_until(lambda: all(w["state"] == "IDLE" for w in c.get("workers")), 60, "idle workers")
+
+    def test_4_a_rotated_token_takes_effect_without_a_restart(self):
+        write(self.tokens, "%s alice user\n%s bob user\n%s pool worker\n" % (ALICE_NEW, BOB, POOL))
+        old = self.ctl_as(ALICE, "get", "jobs")
+        self.assertEqual(old.returncode, 2, old.stderr)
+        self.assertIn("unknown or revoked token", old.stderr)
+        write(self.alice_file, ALICE_NEW + "\n")
+        self.assertEqual(self.cluster.ctl("get", "jobs").returncode, 0)
+        # The workers' token did not change: they are still registered.
+        self.assertTrue(all(w["state"] == "IDLE" for w in self.cluster.get("workers")))
+
+    def test_5_an_open_api_is_refused_off_loopback(self):
+        with tempfile.TemporaryDirectory(dir=os.environ.get("TEST_TMPDIR")) as state:
+            result = subprocess.run(
+                [runfile("coordinator/simclr-coordinator"), "--listen=0.0.0.0:%d" % free_port(),
+                 "--metrics_listen=", "--state_dir=" + state],
+                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("is not a loopback address: give --auth_tokens", result.stderr)
+
+
+if __name__ == "__main__":
+    import cluster
+    cluster.main()
