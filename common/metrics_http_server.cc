@@ -90,6 +90,10 @@ MetricsHttpServer::~MetricsHttpServer() {
   ::shutdown(listen_fd_, SHUT_RDWR);
   if (thread_.joinable()) thread_.join();
   ::close(listen_fd_);
+  // Handlers end within the request deadline plus the send timeout.
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return active_ == 0; };
+  mu_.Await(absl::Condition(&idle));
 }
 
 std::string MetricsHttpServer::Scrape() const {
@@ -110,22 +114,47 @@ void MetricsHttpServer::Serve() {
     if (::poll(&p, 1, 500) <= 0) continue;
     const int connection = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (connection < 0) continue;
-    timeval timeout{5, 0};
-    setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-    Answer(connection);
-    ::close(connection);
+    {
+      absl::MutexLock lock(&mu_);
+      if (active_ >= kMaxConnections) {
+        ::close(connection);  // full: the client retries, a scrape is cheap
+        continue;
+      }
+      ++active_;
+    }
+    std::thread(&MetricsHttpServer::Handle, this, connection).detach();
   }
 }
 
-void MetricsHttpServer::Answer(int connection) const {
+void MetricsHttpServer::Handle(int connection) {
+  timeval send_timeout{5, 0};
+  setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+  // The whole request within the deadline, however slowly it trickles in.
+  const absl::Time deadline = absl::Now() + kRequestDeadline;
   std::string request;
   char buffer[2048];
-  while (request.find("\r\n\r\n") == std::string::npos && request.size() < 16384) {
-    ssize_t n = ::recv(connection, buffer, sizeof(buffer), 0);
+  bool complete = false;
+  while (!complete && request.size() < kMaxRequestBytes) {
+    const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
+    pollfd p{connection, POLLIN, 0};
+    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) break;
+    const ssize_t n = ::recv(connection, buffer, sizeof(buffer), 0);
     if (n <= 0) break;
     request.append(buffer, static_cast<size_t>(n));
+    complete = request.find("\r\n\r\n") != std::string::npos;
   }
+  if (complete) {
+    Answer(connection, request);
+  } else if (request.size() >= kMaxRequestBytes) {
+    SendAll(connection, Response("431 Request Header Fields Too Large",
+                                 "text/plain; charset=utf-8", "request too large\n"));
+  }
+  ::close(connection);
+  absl::MutexLock lock(&mu_);
+  --active_;
+}
+
+void MetricsHttpServer::Answer(int connection, const std::string& request) const {
   const size_t line_end = request.find("\r\n");
   const std::string line = request.substr(0, line_end);
   if (line.rfind("GET /metrics ", 0) == 0 || line.rfind("GET /metrics?", 0) == 0) {

@@ -4,7 +4,7 @@
 // Why not prometheus-cpp's Exposer: its web server (civetweb, as Debian builds
 // it) starts threads with a small fixed stack, and in a process that links
 // LibTorch, whose static thread-local storage is large, pthread_create then
-// fails ("Cannot create threads"). This server uses one ordinary thread and
+// fails ("Cannot create threads"). This server uses ordinary threads and
 // serves both daemons the same way.
 #ifndef SIMCLR_COMMON_METRICS_HTTP_SERVER_H_
 #define SIMCLR_COMMON_METRICS_HTTP_SERVER_H_
@@ -17,13 +17,19 @@
 
 #include <prometheus/collectable.h>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace simclr {
 
-// Thread-safe to destroy from any thread. Requests are served one at a time,
-// each with a 5 s socket timeout, which suits scrapes; it is not a general
-// web server.
+// Thread-safe to destroy from any thread. Each connection is served on a
+// thread of its own, at most kMaxConnections at once (more are closed at
+// once), and must deliver its request line and headers (at most
+// kMaxRequestBytes) within kRequestDeadline: a client that sends one byte
+// every few seconds is cut off and never delays a scrape. It serves scrapes;
+// it is not a general web server.
 //
 //   ASSIGN_OR_RETURN(auto server, MetricsHttpServer::Start("0.0.0.0:9090", {registry}));
 class MetricsHttpServer {
@@ -38,6 +44,10 @@ class MetricsHttpServer {
   MetricsHttpServer(const MetricsHttpServer&) = delete;
   MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
 
+  static constexpr int kMaxConnections = 16;
+  static constexpr size_t kMaxRequestBytes = 8192;
+  static constexpr absl::Duration kRequestDeadline = absl::Seconds(2);
+
   int port() const { return port_; }
 
   // The exposition text of every collectable, as GET /metrics returns it.
@@ -47,13 +57,17 @@ class MetricsHttpServer {
   MetricsHttpServer(int fd, int port,
                     std::vector<std::shared_ptr<prometheus::Collectable>> collectables);
   void Serve();
-  void Answer(int connection) const;
+  // Reads one request (bounded in size and time), answers it, closes.
+  void Handle(int connection);
+  void Answer(int connection, const std::string& request) const;
 
   const int listen_fd_;
   const int port_;
   const std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+  absl::Mutex mu_;
+  int active_ ABSL_GUARDED_BY(mu_) = 0;  // connections being handled
 };
 
 }  // namespace simclr
