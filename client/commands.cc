@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <grpcpp/create_channel.h>
+#include <grpcpp/support/channel_arguments.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client/progress_bar.h"
@@ -43,7 +46,11 @@ bool IsFinal(v1::JobState state) {
 
 std::shared_ptr<grpc::Channel> CreateCoordinatorChannel(
     const std::string& address) {
-  return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  // Set on purpose: a list of every job may pass gRPC's 4 MiB default
+  // (about a kilobyte a job); 64 MiB holds tens of thousands.
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
 int ReportRpcError(const CommandContext& ctx, absl::string_view what,

@@ -1,5 +1,7 @@
 #include "client/spec_file.h"
 
+#include <algorithm>
+
 #include <string>
 #include <vector>
 
@@ -216,10 +218,44 @@ absl::StatusOr<v1::JobSpec> ParseDocument(const YAML::Node& document) {
   return spec;
 }
 
+// The deepest nesting of flow collections ([...], {...}) outside quoted
+// strings and comments: yaml-cpp parses them recursively, so "[[[[..." a
+// megabyte deep would overflow the stack before any field is looked at.
+int FlowDepth(absl::string_view text) {
+  int depth = 0;
+  int deepest = 0;
+  char quote = 0;
+  bool comment = false;
+  for (char c : text) {
+    if (comment) {
+      comment = c != '\n';
+    } else if (quote != 0) {
+      if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '#') {
+      comment = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<v1::JobSpec>> ParseJobSpecs(
     absl::string_view yaml_text) {
+  if (yaml_text.size() > kMaxSpecFileBytes) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "job file of %d bytes; expected at most %d", yaml_text.size(), kMaxSpecFileBytes));
+  }
+  if (const int depth = FlowDepth(yaml_text); depth > kMaxSpecNesting) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "job file nests [ ] and { } %d deep; expected at most %d", depth, kMaxSpecNesting));
+  }
   std::vector<YAML::Node> documents;
   try {
     documents = YAML::LoadAll(std::string(yaml_text));
@@ -227,6 +263,11 @@ absl::StatusOr<std::vector<v1::JobSpec>> ParseJobSpecs(
     return absl::InvalidArgumentError(absl::StrFormat(
         "YAML syntax error at line %d, column %d: %s", e.mark.line + 1,
         e.mark.column + 1, e.msg));
+  }
+  if (documents.size() > kMaxSpecDocuments) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "job file holds %d documents; expected at most %d", documents.size(),
+        kMaxSpecDocuments));
   }
   std::vector<v1::JobSpec> specs;
   int number = 0;

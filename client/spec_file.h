@@ -26,7 +26,14 @@ namespace simclr::client {
 //     message starts with the document's number and name, e.g.
 //     `spec 2 (fmnist-finetune-1pct): unknown field "modle" at line 9,
 //     column 1; expected one of: name, kind, ...`.
+//   - the file is larger than kMaxSpecFileBytes, holds more than
+//     kMaxSpecDocuments documents, or nests [ ] / { } deeper than
+//     kMaxSpecNesting (checked before parsing, so no input exhausts memory
+//     or the stack).
 // Values are not validated beyond their types: that is the coordinator's.
+inline constexpr size_t kMaxSpecFileBytes = 1 << 20;
+inline constexpr size_t kMaxSpecDocuments = 1000;
+inline constexpr int kMaxSpecNesting = 32;
 absl::StatusOr<std::vector<v1::JobSpec>> ParseJobSpecs(
     absl::string_view yaml_text);
 

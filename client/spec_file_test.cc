@@ -209,5 +209,19 @@ TEST(ParseJobSpecsTest, DocumentThatIsNotAMappingIsAnError) {
                         "mapping of JobSpec fields, got a list"));
 }
 
+TEST(SpecFileTest, BoundsSizeDocumentsAndNestingBeforeParsing) {
+  auto big = ParseJobSpecs("name: x\n" + std::string(kMaxSpecFileBytes, '#'));
+  EXPECT_THAT(std::string(big.status().message()), HasSubstr("expected at most 1048576"));
+  auto deep = ParseJobSpecs("name: " + std::string(100000, '[') + std::string(100000, ']'));
+  EXPECT_THAT(std::string(deep.status().message()),
+              HasSubstr("nests [ ] and { } 100000 deep; expected at most 32"));
+  // Brackets inside quotes and comments do not count.
+  EXPECT_TRUE(ParseJobSpecs("name: \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"  # {{{{\nkind: pretrain\n").ok());
+  std::string many;
+  for (int i = 0; i < 1001; ++i) many += "name: a\n---\n";
+  EXPECT_THAT(std::string(ParseJobSpecs(many).status().message()),
+              HasSubstr("holds 1002 documents; expected at most 1000"));
+}
+
 }  // namespace
 }  // namespace simclr::client
