@@ -32,6 +32,8 @@ Flags:
                              else localhost:50051)
   --token-file=PATH          file holding your bearer token, for a coordinator
                              that requires one (default: $SIMCLR_TOKEN_FILE)
+  --ca=PATH                  PEM CA of the coordinator's certificate: use TLS
+  --cert=PATH --key=PATH     your client certificate, for mutual TLS
   -o, --output=FORMAT        get: table (default), json or yaml
   -f, --filename=FILE        submit: the job-spec file
   -h, --help                 show help
@@ -168,6 +170,12 @@ absl::StatusOr<Invocation> ParseCommandLine(
             absl::StrCat("--coordinator: \"", inv.coordinator,
                          "\" has no port; expected HOST:PORT"));
       }
+    } else if (name == "--ca") {
+      ASSIGN_OR_RETURN(inv.ca, FlagValue(args, &i, name, value, has_inline, "a PEM file"));
+    } else if (name == "--cert") {
+      ASSIGN_OR_RETURN(inv.cert, FlagValue(args, &i, name, value, has_inline, "a PEM file"));
+    } else if (name == "--key") {
+      ASSIGN_OR_RETURN(inv.key, FlagValue(args, &i, name, value, has_inline, "a PEM file"));
     } else if (name == "--token-file") {
       ASSIGN_OR_RETURN(inv.token_file,
                        FlagValue(args, &i, name, value, has_inline, "a file path"));
@@ -180,8 +188,8 @@ absl::StatusOr<Invocation> ParseCommandLine(
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown flag ", name,
-          "; expected --coordinator, --token-file, -o/--output, -f/--filename or "
-          "--help"));
+          "; expected --coordinator, --token-file, --ca, --cert, --key, -o/--output, "
+          "-f/--filename or --help"));
     }
   }
 

@@ -30,6 +30,9 @@ struct Invocation {
   Verb verb = Verb::kHelp;
   std::string coordinator;  // --coordinator, else $SIMCLR_COORDINATOR, else default
   std::string token_file;   // --token-file, else $SIMCLR_TOKEN_FILE ("" = none)
+  std::string ca;           // --ca: PEM CA of the coordinator's certificate (TLS)
+  std::string cert;         // --cert, --key: client certificate (mutual TLS)
+  std::string key;
   std::string job;          // get job, cancel, watch: id or name
   std::string file;         // submit -f: path or "-"
   OutputFormat format = OutputFormat::kTable;  // get -o

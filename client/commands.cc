@@ -45,12 +45,12 @@ bool IsFinal(v1::JobState state) {
 }  // namespace
 
 std::shared_ptr<grpc::Channel> CreateCoordinatorChannel(
-    const std::string& address) {
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials) {
   // Set on purpose: a list of every job may pass gRPC's 4 MiB default
   // (about a kilobyte a job); 64 MiB holds tens of thousands.
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(address, std::move(credentials), args);
 }
 
 int ReportRpcError(const CommandContext& ctx, absl::string_view what,

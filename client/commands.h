@@ -47,10 +47,9 @@ struct CommandContext {
   int terminal_width = 80;
 };
 
-// The one place a channel to the coordinator is made. Plain text for now;
-// credentials will be added here.
+// The one place a channel to the coordinator is made.
 std::shared_ptr<grpc::Channel> CreateCoordinatorChannel(
-    const std::string& address);
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials);
 
 // Exit code for an RPC status; also prints the error to ctx.err, naming
 // `what` was attempted and, when unreachable, the coordinator's address.

@@ -297,7 +297,7 @@ TEST(CommandsUnreachableTest, UnreachableCoordinatorExits3NamingTheAddress) {
   // Port 1 on the loopback interface: nothing listens, the connection is
   // refused at once.
   const std::string address = "127.0.0.1:1";
-  auto stub = v1::JobService::NewStub(CreateCoordinatorChannel(address));
+  auto stub = v1::JobService::NewStub(CreateCoordinatorChannel(address, grpc::InsecureChannelCredentials()));
   std::ostringstream out, err;
   CommandContext ctx;
   ctx.stub = stub.get();

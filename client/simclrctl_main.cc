@@ -10,6 +10,7 @@
 
 #include "client/cli_args.h"
 #include "client/commands.h"
+#include "common/tls_credentials.h"
 #include "common/token_file.h"
 #include "proto/simclr/v1/coordinator.grpc.pb.h"
 
@@ -48,8 +49,13 @@ int main(int argc, char** argv) {
     return client::kExitOk;
   }
 
+  auto credentials = simclr::MakeChannelCredentials({inv->ca, inv->cert, inv->key}, "--");
+  if (!credentials.ok()) {
+    std::cerr << "error: " << credentials.status().message() << "\n";
+    return client::kExitUsage;
+  }
   auto stub = simclr::v1::JobService::NewStub(
-      client::CreateCoordinatorChannel(inv->coordinator));
+      client::CreateCoordinatorChannel(inv->coordinator, *credentials));
   absl::StatusOr<std::string> authorization =
       simclr::TokenFile(inv->token_file).AuthorizationHeader();
   if (!authorization.ok()) {

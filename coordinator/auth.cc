@@ -87,7 +87,7 @@ absl::StatusOr<std::vector<std::pair<std::string, Principal>>> ParseTokens(
 
 absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(
     const std::string& tokens_path) {
-  auto auth = std::unique_ptr<Authenticator>(new Authenticator(tokens_path));
+  auto auth = std::unique_ptr<Authenticator>(new Authenticator(tokens_path, false));
   const std::string stamp = Stamp(tokens_path);
   absl::StatusOr<std::string> text = ReadFile(tokens_path);
   if (!text.ok()) return text.status();
@@ -102,7 +102,42 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(
 }
 
 std::unique_ptr<Authenticator> Authenticator::AllowAll() {
-  return std::unique_ptr<Authenticator>(new Authenticator(""));
+  return std::unique_ptr<Authenticator>(new Authenticator("", true));
+}
+
+std::unique_ptr<Authenticator> Authenticator::CertificatesOnly() {
+  return std::unique_ptr<Authenticator>(new Authenticator("", false));
+}
+
+namespace {
+
+absl::Status CheckRole(const Principal& principal, Role needed) {
+  const bool allowed =
+      principal.Has(needed) || (needed == Role::kUser && principal.Has(Role::kAdmin));
+  if (allowed) return absl::OkStatus();
+  const char* what = needed == Role::kWorker ? "the worker API" : "the job API";
+  return absl::PermissionDeniedError(
+      absl::StrCat("principal \"", principal.name, "\" may not use ", what));
+}
+
+}  // namespace
+
+absl::StatusOr<Principal> Authenticator::AuthorizeCertificate(
+    const std::string& common_name, const std::vector<std::string>& organizations,
+    Role needed) const {
+  Principal principal;
+  principal.name = common_name;
+  for (const std::string& o : organizations) {
+    if (o == "user") principal.roles.insert(Role::kUser);
+    if (o == "worker") principal.roles.insert(Role::kWorker);
+    if (o == "admin") principal.roles.insert(Role::kAdmin);
+  }
+  if (common_name.empty()) {
+    return absl::UnauthenticatedError("the client certificate has no common name");
+  }
+  absl::Status allowed = CheckRole(principal, needed);
+  if (!allowed.ok()) return allowed;
+  return principal;
 }
 
 void Authenticator::ReloadIfChanged() const {
@@ -124,26 +159,22 @@ void Authenticator::ReloadIfChanged() const {
 
 absl::StatusOr<Principal> Authenticator::Authorize(absl::string_view authorization,
                                                    Role needed) const {
-  if (path_.empty()) return Principal{"", {Role::kUser, Role::kWorker, Role::kAdmin}};
+  if (allow_all_) return Principal{"", {Role::kUser, Role::kWorker, Role::kAdmin}};
   absl::string_view token = authorization;
   if (!absl::ConsumePrefix(&token, "Bearer ") || token.empty()) {
     return absl::UnauthenticatedError(
         "no credentials: send \"authorization: Bearer <token>\" (simclrctl --token-file)");
   }
   absl::MutexLock lock(&mu_);
-  ReloadIfChanged();
+  if (!path_.empty()) ReloadIfChanged();
   const Principal* found = nullptr;
   for (const Credential& c : credentials_) {
     // Every credential is compared, so the time taken does not say which.
     if (ConstantTimeEquals(c.token, token) && found == nullptr) found = &c.principal;
   }
   if (found == nullptr) return absl::UnauthenticatedError("unknown or revoked token");
-  const bool allowed = found->Has(needed) || (needed == Role::kUser && found->Has(Role::kAdmin));
-  if (!allowed) {
-    const char* what = needed == Role::kWorker ? "the worker API" : "the job API";
-    return absl::PermissionDeniedError(
-        absl::StrCat("principal \"", found->name, "\" may not use ", what));
-  }
+  absl::Status allowed = CheckRole(*found, needed);
+  if (!allowed.ok()) return allowed;
   return *found;
 }
 

@@ -53,11 +53,24 @@ class Authenticator {
   // One that lets everybody in with every role (insecure mode).
   static std::unique_ptr<Authenticator> AllowAll();
 
+  // One that knows no tokens: callers authenticate with client certificates
+  // only (mutual TLS without --auth_tokens).
+  static std::unique_ptr<Authenticator> CertificatesOnly();
+
   // `authorization` is the request's "authorization" metadata ("Bearer
   // <token>"; "" when absent). Unauthenticated when it is missing, malformed
   // or unknown; PermissionDenied when the principal lacks `needed` (an admin
   // has every user right).
   absl::StatusOr<Principal> Authorize(absl::string_view authorization, Role needed) const;
+
+  // A caller that presented a client certificate the server verified (mutual
+  // TLS): the principal is its common name, its roles the certificate's
+  // organizations (O=user, O=worker, O=admin; others are ignored), as
+  // Kubernetes takes a user's groups from O. PermissionDenied when it lacks
+  // `needed`.
+  absl::StatusOr<Principal> AuthorizeCertificate(const std::string& common_name,
+                                                 const std::vector<std::string>& organizations,
+                                                 Role needed) const;
 
  private:
   struct Credential {
@@ -65,12 +78,14 @@ class Authenticator {
     Principal principal;
   };
 
-  explicit Authenticator(std::string tokens_path) : path_(std::move(tokens_path)) {}
+  Authenticator(std::string tokens_path, bool allow_all)
+      : path_(std::move(tokens_path)), allow_all_(allow_all) {}
 
   // Re-reads the file if it changed. Requires mu_ held.
   void ReloadIfChanged() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const std::string path_;  // "" = allow all
+  const std::string path_;  // "" = no tokens
+  const bool allow_all_;
   mutable absl::Mutex mu_;
   mutable std::vector<Credential> credentials_ ABSL_GUARDED_BY(mu_);
   mutable std::string stamp_ ABSL_GUARDED_BY(mu_);  // mtime and size last read

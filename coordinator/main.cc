@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/health_server.h"
+#include "common/tls_credentials.h"
 #include "common/metrics_http_server.h"
 #include "common/shutdown_signal.h"
 #include "coordinator/auth.h"
@@ -50,6 +51,11 @@ ABSL_FLAG(std::string, artifact_dir, "",
 ABSL_FLAG(std::string, auth_tokens, "",
           "file of \"<token> <principal> <role>[,<role>]\" lines (roles: user, worker, admin); "
           "read again when it changes. Empty: no authentication (loopback only)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate of the API port (TLS); with --tls_key");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA: every client must present a certificate it signed (mutual TLS); the "
+          "principal is the certificate's CN, its roles its O= values (user, worker, admin)");
 ABSL_FLAG(bool, allow_insecure, false,
           "serve the API without authentication on a non-loopback --listen address");
 ABSL_FLAG(std::string, health_listen, "",
@@ -127,14 +133,21 @@ int main(int argc, char** argv) {
   // Who may call: tokens, or nobody checks (loopback, or said so).
   std::unique_ptr<simclr::coordinator::Authenticator> auth;
   const std::string listen = absl::GetFlag(FLAGS_listen);
+  const simclr::ServerTlsFiles tls{absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                                   absl::GetFlag(FLAGS_tls_client_ca)};
+  auto credentials = simclr::MakeServerCredentials(tls, "--tls_");
+  if (!credentials.ok()) return Fail(std::string(credentials.status().message()));
   if (!absl::GetFlag(FLAGS_auth_tokens).empty()) {
     auto created = simclr::coordinator::Authenticator::Create(absl::GetFlag(FLAGS_auth_tokens));
     if (!created.ok()) return Fail(absl::StrCat("--auth_tokens: ", created.status().message()));
     auth = *std::move(created);
+  } else if (!tls.client_ca.empty()) {
+    auth = simclr::coordinator::Authenticator::CertificatesOnly();
   } else if (!IsLoopback(listen) && !absl::GetFlag(FLAGS_allow_insecure)) {
     return Fail(absl::StrCat("--listen=", listen,
-                             " is not a loopback address: give --auth_tokens (see "
-                             "docs/security.md), or --allow_insecure on a trusted network"));
+                             " is not a loopback address: give --auth_tokens or "
+                             "--tls_client_ca (see docs/security.md), or --allow_insecure on a "
+                             "trusted network"));
   }
 
   std::unique_ptr<grpc::Server> health_server;
@@ -151,7 +164,7 @@ int main(int argc, char** argv) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int bound_port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &bound_port);
+  builder.AddListeningPort(listen, *credentials, &bound_port);
   // Set on purpose: a job file is kilobytes; nothing legitimate comes near.
   builder.SetMaxReceiveMessageSize(4 << 20);
   builder.RegisterService(&job_service);
@@ -162,8 +175,11 @@ int main(int argc, char** argv) {
   if (server == nullptr || bound_port == 0) {
     return Fail(absl::StrCat("--listen: cannot listen on ", absl::GetFlag(FLAGS_listen)));
   }
+  const std::string security =
+      absl::StrCat(tls.cert.empty() ? "plaintext" : tls.client_ca.empty() ? "TLS" : "mutual TLS",
+                   ", ", auth ? "authenticated" : "no authentication");
   std::printf("simclr-coordinator: serving on %s (%s; metrics %s), state in %s\n",
-              listen.c_str(), auth ? "tokens required" : "no authentication",
+              listen.c_str(), security.c_str(),
               metrics_listen.empty() ? "off" : metrics_listen.c_str(), state_dir.c_str());
   std::fflush(stdout);
 

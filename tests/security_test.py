@@ -115,6 +115,73 @@ class SecurityTest(unittest.TestCase):
         self.assertIn("is not a loopback address: give --auth_tokens", result.stderr)
 
 
+def make_certificates(directory):
+    """A CA, a server certificate for 127.0.0.1, and client certificates whose
+    CN is the principal and O its role, made with openssl at test time."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, cwd=directory)
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
+        "-subj", "/CN=simclr-test-ca")
+    with open(os.path.join(directory, "server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name, subject, ext in (("server", "/CN=localhost", ["-extfile", "server.ext"]),
+                               ("alice", "/O=user/CN=alice", []),
+                               ("pool", "/O=worker/CN=pool", [])):
+        run("req", *key, "-keyout", name + ".key", "-out", name + ".csr", "-subj", subject)
+        run("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", name + ".pem", "-days", "1", *ext)
+    return lambda name: os.path.join(directory, name)
+
+
+class MutualTlsTest(unittest.TestCase):
+    """The API port with TLS and required client certificates: the
+    certificate's CN is the principal, its O the role."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="simclr-tls-", dir=os.environ.get("TEST_TMPDIR"))
+        f = make_certificates(cls.dir)
+        cls.file = staticmethod(f)
+        cls.cluster = Cluster(
+            workers=2,
+            coordinator_args=["--tls_cert=" + f("server.pem"), "--tls_key=" + f("server.key"),
+                              "--tls_client_ca=" + f("ca.pem")],
+            worker_args=["--tls_ca=" + f("ca.pem"), "--tls_cert=" + f("pool.pem"),
+                         "--tls_key=" + f("pool.key")],
+            ctl_args=["--ca=" + f("ca.pem"), "--cert=" + f("alice.pem"),
+                      "--key=" + f("alice.key")])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.close()
+
+    def ctl(self, *args):
+        return subprocess.run([runfile("client/simclrctl"), "--coordinator=" + self.cluster.address]
+                              + list(args), capture_output=True, text=True, timeout=60)
+
+    def test_a_job_runs_over_mutual_tls_as_the_certificates_principal(self):
+        c = self.cluster
+        c.submit(SPEC.format(name="tls", steps=3))
+        watched = c.watch("tls", timeout=300)
+        self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
+        self.assertEqual(c.job("tls")["submitted_by"], "alice")
+
+    def test_without_a_client_certificate_there_is_no_connection(self):
+        f = self.file
+        no_cert = self.ctl("--ca=" + f("ca.pem"), "get", "jobs")
+        self.assertEqual(no_cert.returncode, 3, no_cert.stderr)
+        plaintext = self.ctl("get", "jobs")
+        self.assertEqual(plaintext.returncode, 3, plaintext.stderr)
+
+    def test_a_worker_certificate_cannot_use_the_job_api(self):
+        f = self.file
+        as_worker = self.ctl("--ca=" + f("ca.pem"), "--cert=" + f("pool.pem"),
+                             "--key=" + f("pool.key"), "get", "jobs")
+        self.assertEqual(as_worker.returncode, 2, as_worker.stderr)
+        self.assertIn("principal \"pool\" may not use the job API", as_worker.stderr)
+
+
 if __name__ == "__main__":
     import cluster
     cluster.main()

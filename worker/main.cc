@@ -42,6 +42,7 @@
 #include "common/clock.h"
 #include "common/metrics_http_server.h"
 #include "common/shutdown_signal.h"
+#include "common/tls_credentials.h"
 #include "common/free_port.h"
 #include "common/health_server.h"
 #include "worker/agent.h"
@@ -61,6 +62,10 @@ ABSL_FLAG(std::string, collective_address, "",
           "host:port this worker serves a gang's rendezvous on as rank 0 "
           "(default 127.0.0.1 and a free port)");
 ABSL_FLAG(std::string, name, "", "stable worker name (e.g. the pod name); default: assigned");
+ABSL_FLAG(std::string, tls_ca, "", "PEM CA that signed the coordinator's certificate (TLS)");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate for mutual TLS (CN = principal, O=worker), with --tls_key");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, token_file, "",
           "file holding this worker's bearer token (role worker); read again when it changes");
 ABSL_FLAG(std::vector<std::string>, data_roots, {"/usr/share/datasets"},
@@ -215,9 +220,13 @@ int main(int argc, char** argv) {
   runner_options.liveness_timeout = absl::GetFlag(FLAGS_trainer_liveness_timeout);
   simclr::worker::TrainerProcessRunner runner(runner_options, &metrics, &simclr::Clock::Real());
 
+  auto credentials = simclr::MakeChannelCredentials(
+      {absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key)},
+      "--tls_");
+  if (!credentials.ok()) return Fail(std::string(credentials.status().message()));
   auto connection = simclr::worker::MakeGrpcConnection(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_coordinator), grpc::InsecureChannelCredentials()),
-      absl::Seconds(10), absl::GetFlag(FLAGS_token_file));
+      grpc::CreateChannel(absl::GetFlag(FLAGS_coordinator), *credentials), absl::Seconds(10),
+      absl::GetFlag(FLAGS_token_file));
   simclr::worker::Agent agent(options, connection.get(), &runner, &simclr::Clock::Real());
 
   simclr::NotifyOnShutdownSignal(&g_shutdown);
