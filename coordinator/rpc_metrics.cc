@@ -64,7 +64,8 @@ RpcMetrics::RpcMetrics(prometheus::Registry& registry)
                     .Register(registry)),
       unauthenticated_(prometheus::BuildCounter()
                            .Name("simclr_coordinator_unauthenticated_requests_total")
-                           .Help("RPCs refused for missing or bad credentials.")
+                           .Help("RPCs refused for missing, bad or insufficient credentials "
+                                 "(UNAUTHENTICATED or PERMISSION_DENIED).")
                            .Register(registry)
                            .Add({})) {}
 
@@ -74,7 +75,7 @@ void RpcMetrics::Record(const std::string& method, const std::string& code, doub
   rpcs_.Add({{"method", method}, {"code", code}}).Increment();
   // Streams (WatchJob) last as long as the job; their duration is still useful.
   duration_.Add({{"method", method}}, kBuckets).Observe(seconds);
-  if (code == "UNAUTHENTICATED") unauthenticated_.Increment();
+  if (code == "UNAUTHENTICATED" || code == "PERMISSION_DENIED") unauthenticated_.Increment();
 }
 
 std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>

@@ -7,6 +7,7 @@ import os
 import subprocess
 import tempfile
 import unittest
+import urllib.request
 
 from cluster import Cluster, free_port, runfile, wait_until
 
@@ -82,6 +83,15 @@ class SecurityTest(unittest.TestCase):
         self.assertEqual(worker.returncode, 2, worker.stderr)
         self.assertIn("principal \"pool\" may not use the job API", worker.stderr)
         self.assertNotIn(ALICE, none.stderr + wrong.stderr + worker.stderr)
+        # The refusals are counted, and no token shows up in the metrics.
+        with urllib.request.urlopen(
+                "http://127.0.0.1:%d/metrics" % self.cluster.metrics_port) as response:
+            metrics = response.read().decode()
+        refused = [line for line in metrics.splitlines()
+                   if line.startswith("simclr_coordinator_unauthenticated_requests_total")]
+        self.assertGreaterEqual(float(refused[0].split()[-1]), 3, refused)
+        for token in (ALICE, BOB, POOL):
+            self.assertNotIn(token, metrics)
 
     def test_3_a_user_cancels_only_its_own_jobs(self):
         c = self.cluster
