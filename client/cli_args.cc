@@ -29,7 +29,10 @@ Verbs:
 
 Flags:
   --coordinator=HOST:PORT    coordinator address (default: $SIMCLR_COORDINATOR,
-                             else localhost:50051)
+                             else the config file's context, else localhost:50051)
+  --context=NAME             a context of the config file ($SIMCLR_CONFIG, else
+                             ~/.config/simclr/config.yaml): a coordinator and
+                             its credentials; default: its current-context
   --token-file=PATH          file holding your bearer token, for a coordinator
                              that requires one (default: $SIMCLR_TOKEN_FILE)
   --ca=PATH                  PEM CA of the coordinator's certificate: use TLS
@@ -121,13 +124,8 @@ absl::StatusOr<std::string> VerbHelp(absl::string_view verb) {
                    "\"; expected submit, get, cancel, watch or help"));
 }
 
-absl::StatusOr<Invocation> ParseCommandLine(
-    const std::vector<std::string>& args, absl::string_view env_coordinator,
-    absl::string_view env_token_file) {
+absl::StatusOr<Invocation> ParseCommandLine(const std::vector<std::string>& args) {
   Invocation inv;
-  inv.token_file = std::string(env_token_file);
-  inv.coordinator =
-      env_coordinator.empty() ? kDefaultCoordinator : std::string(env_coordinator);
   std::vector<std::string> positional;
   std::optional<std::string> output, file;
   bool help = false;
@@ -162,22 +160,28 @@ absl::StatusOr<Invocation> ParseCommandLine(
     if (name == "-h" || name == "--help") {
       help = true;
     } else if (name == "--coordinator") {
-      ASSIGN_OR_RETURN(inv.coordinator,
+      ASSIGN_OR_RETURN(inv.connection.coordinator,
                        FlagValue(args, &i, name, value, has_inline,
                                  "HOST:PORT"));
-      if (inv.coordinator.find(':') == std::string::npos) {
+      if (inv.connection.coordinator.find(':') == std::string::npos) {
         return absl::InvalidArgumentError(
-            absl::StrCat("--coordinator: \"", inv.coordinator,
+            absl::StrCat("--coordinator: \"", inv.connection.coordinator,
                          "\" has no port; expected HOST:PORT"));
       }
+    } else if (name == "--context") {
+      ASSIGN_OR_RETURN(inv.context, FlagValue(args, &i, name, value, has_inline,
+                                              "a context of the config file"));
     } else if (name == "--ca") {
-      ASSIGN_OR_RETURN(inv.ca, FlagValue(args, &i, name, value, has_inline, "a PEM file"));
+      ASSIGN_OR_RETURN(inv.connection.ca,
+                       FlagValue(args, &i, name, value, has_inline, "a PEM file"));
     } else if (name == "--cert") {
-      ASSIGN_OR_RETURN(inv.cert, FlagValue(args, &i, name, value, has_inline, "a PEM file"));
+      ASSIGN_OR_RETURN(inv.connection.cert,
+                       FlagValue(args, &i, name, value, has_inline, "a PEM file"));
     } else if (name == "--key") {
-      ASSIGN_OR_RETURN(inv.key, FlagValue(args, &i, name, value, has_inline, "a PEM file"));
+      ASSIGN_OR_RETURN(inv.connection.key,
+                       FlagValue(args, &i, name, value, has_inline, "a PEM file"));
     } else if (name == "--token-file") {
-      ASSIGN_OR_RETURN(inv.token_file,
+      ASSIGN_OR_RETURN(inv.connection.token_file,
                        FlagValue(args, &i, name, value, has_inline, "a file path"));
     } else if (name == "-o" || name == "--output") {
       ASSIGN_OR_RETURN(output, FlagValue(args, &i, name, value, has_inline,
@@ -188,8 +192,8 @@ absl::StatusOr<Invocation> ParseCommandLine(
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown flag ", name,
-          "; expected --coordinator, --token-file, --ca, --cert, --key, -o/--output, "
-          "-f/--filename or --help"));
+          "; expected --coordinator, --context, --token-file, --ca, --cert, --key, "
+          "-o/--output, -f/--filename or --help"));
     }
   }
 

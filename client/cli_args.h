@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "client/client_config.h"
 #include "client/job_view.h"
 
 namespace simclr::client {
@@ -28,26 +29,21 @@ struct Invocation {
     kWatch,
   };
   Verb verb = Verb::kHelp;
-  std::string coordinator;  // --coordinator, else $SIMCLR_COORDINATOR, else default
-  std::string token_file;   // --token-file, else $SIMCLR_TOKEN_FILE ("" = none)
-  std::string ca;           // --ca: PEM CA of the coordinator's certificate (TLS)
-  std::string cert;         // --cert, --key: client certificate (mutual TLS)
-  std::string key;
+  // From --coordinator, --token-file, --ca, --cert, --key ("" = not given);
+  // main layers them over the environment and the config file's context.
+  Connection connection;
+  std::string context;      // --context: a context of the config file
   std::string job;          // get job, cancel, watch: id or name
   std::string file;         // submit -f: path or "-"
   OutputFormat format = OutputFormat::kTable;  // get -o
   std::string help_text;    // kHelp
 };
 
-// Parses `args` (argv without the program name). `env_coordinator` and
-// `env_token_file` are the values of SIMCLR_COORDINATOR and SIMCLR_TOKEN_FILE
-// ("" when unset). Flags may come before or after
+// Parses `args` (argv without the program name). Flags may come before or after
 // the verb; `--` ends the flags. Returns InvalidArgument naming the argument
 // and what was expected: an unknown verb or flag, a missing value, a flag the
 // verb does not take, a missing or extra argument.
-absl::StatusOr<Invocation> ParseCommandLine(
-    const std::vector<std::string>& args, absl::string_view env_coordinator,
-    absl::string_view env_token_file = "");
+absl::StatusOr<Invocation> ParseCommandLine(const std::vector<std::string>& args);
 
 // `simclrctl --help`.
 std::string UsageText();

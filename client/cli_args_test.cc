@@ -11,19 +11,22 @@ namespace {
 
 using ::testing::HasSubstr;
 
-absl::StatusOr<Invocation> Parse(std::vector<std::string> args,
-                                 const std::string& env = "") {
-  return ParseCommandLine(args, env);
+absl::StatusOr<Invocation> Parse(std::vector<std::string> args) {
+  return ParseCommandLine(args);
 }
 
-TEST(ParseCommandLineTest, CoordinatorComesFromFlagThenEnvThenDefault) {
-  EXPECT_EQ(Parse({"get", "jobs"})->coordinator, "localhost:50051");
-  EXPECT_EQ(Parse({"get", "jobs"}, "coord:7000")->coordinator, "coord:7000");
-  EXPECT_EQ(Parse({"--coordinator=a:1", "get", "jobs"}, "coord:7000")
-                ->coordinator,
-            "a:1");
-  EXPECT_EQ(Parse({"get", "jobs", "--coordinator", "b:2"})->coordinator,
-            "b:2");
+TEST(ParseCommandLineTest, ConnectionFlagsAreTakenAsGivenAndOnlyThen) {
+  EXPECT_EQ(Parse({"get", "jobs"})->connection.coordinator, "");
+  EXPECT_EQ(Parse({"--coordinator=a:1", "get", "jobs"})->connection.coordinator, "a:1");
+  EXPECT_EQ(Parse({"get", "jobs", "--coordinator", "b:2"})->connection.coordinator, "b:2");
+  auto all = Parse({"--context=prod", "--token-file=t", "--ca=c.pem", "--cert=u.pem",
+                    "--key=u.key", "get", "jobs"});
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->context, "prod");
+  EXPECT_EQ(all->connection.token_file, "t");
+  EXPECT_EQ(all->connection.ca, "c.pem");
+  EXPECT_EQ(all->connection.cert, "u.pem");
+  EXPECT_EQ(all->connection.key, "u.key");
 }
 
 TEST(ParseCommandLineTest, ParsesEveryVerb) {

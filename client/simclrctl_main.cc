@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "client/cli_args.h"
+#include "client/client_config.h"
 #include "client/commands.h"
 #include "common/tls_credentials.h"
 #include "common/token_file.h"
@@ -35,10 +36,7 @@ int main(int argc, char** argv) {
   namespace client = simclr::client;
 
   std::vector<std::string> args(argv + 1, argv + argc);
-  const char* env = std::getenv("SIMCLR_COORDINATOR");
-  const char* env_token = std::getenv("SIMCLR_TOKEN_FILE");
-  absl::StatusOr<Invocation> inv = client::ParseCommandLine(
-      args, env == nullptr ? "" : env, env_token == nullptr ? "" : env_token);
+  absl::StatusOr<Invocation> inv = client::ParseCommandLine(args);
   if (!inv.ok()) {
     std::cerr << "error: " << inv.status().message()
               << "\nRun 'simclrctl --help' for usage.\n";
@@ -49,15 +47,29 @@ int main(int argc, char** argv) {
     return client::kExitOk;
   }
 
-  auto credentials = simclr::MakeChannelCredentials({inv->ca, inv->cert, inv->key}, "--");
+  // Flags, then the environment, then the config file's context.
+  absl::StatusOr<client::Connection> context =
+      client::LoadContext(client::DefaultConfigPath(), inv->context);
+  if (!context.ok()) {
+    std::cerr << "error: " << context.status().message() << "\n";
+    return client::kExitUsage;
+  }
+  client::Connection environment;
+  if (const char* v = std::getenv("SIMCLR_COORDINATOR")) environment.coordinator = v;
+  if (const char* v = std::getenv("SIMCLR_TOKEN_FILE")) environment.token_file = v;
+  const client::Connection connection =
+      client::ResolveConnection(inv->connection, environment, *context);
+
+  auto credentials = simclr::MakeChannelCredentials(
+      {connection.ca, connection.cert, connection.key}, "--");
   if (!credentials.ok()) {
     std::cerr << "error: " << credentials.status().message() << "\n";
     return client::kExitUsage;
   }
   auto stub = simclr::v1::JobService::NewStub(
-      client::CreateCoordinatorChannel(inv->coordinator, *credentials));
+      client::CreateCoordinatorChannel(connection.coordinator, *credentials));
   absl::StatusOr<std::string> authorization =
-      simclr::TokenFile(inv->token_file).AuthorizationHeader();
+      simclr::TokenFile(connection.token_file).AuthorizationHeader();
   if (!authorization.ok()) {
     std::cerr << "error: --token-file: " << authorization.status().message() << "\n";
     return client::kExitUsage;
@@ -65,7 +77,7 @@ int main(int argc, char** argv) {
   client::CommandContext ctx;
   ctx.stub = stub.get();
   ctx.authorization = *authorization;
-  ctx.coordinator = inv->coordinator;
+  ctx.coordinator = connection.coordinator;
   ctx.out = &std::cout;
   ctx.err = &std::cerr;
   ctx.interactive = isatty(STDOUT_FILENO) != 0;

@@ -115,6 +115,22 @@ class SecurityTest(unittest.TestCase):
         # The workers' token did not change: they are still registered.
         self.assertTrue(all(w["state"] == "IDLE" for w in self.cluster.get("workers")))
 
+    def test_6_a_config_context_carries_the_address_and_credentials(self):
+        config = os.path.join(self.dir, "config.yaml")
+        write(config, "current-context: lab\ncontexts:\n  - name: lab\n    coordinator: %s\n"
+                      "    token-file: %s\n" % (self.cluster.address,
+                                              os.path.basename(self.alice_file)))
+        env = dict(os.environ, SIMCLR_CONFIG=config)
+        env.pop("SIMCLR_COORDINATOR", None)
+        env.pop("SIMCLR_TOKEN_FILE", None)
+        result = subprocess.run([runfile("client/simclrctl"), "get", "jobs", "-o", "json"],
+                                capture_output=True, text=True, timeout=60, env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        missing = subprocess.run([runfile("client/simclrctl"), "--context=prod", "get", "jobs"],
+                                 capture_output=True, text=True, timeout=60, env=env)
+        self.assertEqual(missing.returncode, 2, missing.stderr)
+        self.assertIn("no context \"prod\"; it has lab", missing.stderr)
+
     def test_5_an_open_api_is_refused_off_loopback(self):
         with tempfile.TemporaryDirectory(dir=os.environ.get("TEST_TMPDIR")) as state:
             result = subprocess.run(
