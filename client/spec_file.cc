@@ -1,6 +1,7 @@
 #include "client/spec_file.h"
 
 #include <algorithm>
+#include <sstream>
 
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "common/status_macros.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace simclr::client {
@@ -244,6 +246,30 @@ int FlowDepth(absl::string_view text) {
   return deepest;
 }
 
+// The number of documents in `text`, counting at most `limit` + 1. Throws
+// YAML::Exception for a syntax error, as LoadAll would.
+size_t CountDocuments(absl::string_view text, size_t limit) {
+  struct Ignore final : YAML::EventHandler {
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  } ignore;
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  size_t count = 0;
+  while (count <= limit && parser.HandleNextDocument(ignore)) ++count;
+  return count;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<v1::JobSpec>> ParseJobSpecs(
@@ -252,22 +278,37 @@ absl::StatusOr<std::vector<v1::JobSpec>> ParseJobSpecs(
     return absl::InvalidArgumentError(absl::StrFormat(
         "job file of %d bytes; expected at most %d", yaml_text.size(), kMaxSpecFileBytes));
   }
+  // YAML 1.2 allows no C0 control character but tab, line feed and carriage
+  // return (its c-printable set).
+  int line = 1;
+  for (size_t i = 0, column = 1; i < yaml_text.size(); ++i, ++column) {
+    const auto c = static_cast<unsigned char>(yaml_text[i]);
+    if (c == '\n') {
+      ++line;
+      column = 0;
+    } else if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "line %d, column %d: control character 0x%02x; YAML allows tab, line feed and "
+          "carriage return only", line, column, c));
+    }
+  }
   if (const int depth = FlowDepth(yaml_text); depth > kMaxSpecNesting) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "job file nests [ ] and { } %d deep; expected at most %d", depth, kMaxSpecNesting));
   }
   std::vector<YAML::Node> documents;
   try {
+    // yaml-cpp 0.7 reads some short garbage (",)", ",\b") as an endless
+    // stream of empty documents, and LoadAll never returns: count first.
+    if (CountDocuments(yaml_text, kMaxSpecDocuments) > kMaxSpecDocuments) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "job file holds more than %d documents", kMaxSpecDocuments));
+    }
     documents = YAML::LoadAll(std::string(yaml_text));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "YAML syntax error at line %d, column %d: %s", e.mark.line + 1,
         e.mark.column + 1, e.msg));
-  }
-  if (documents.size() > kMaxSpecDocuments) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "job file holds %d documents; expected at most %d", documents.size(),
-        kMaxSpecDocuments));
   }
   std::vector<v1::JobSpec> specs;
   int number = 0;

@@ -220,7 +220,17 @@ TEST(SpecFileTest, BoundsSizeDocumentsAndNestingBeforeParsing) {
   std::string many;
   for (int i = 0; i < 1001; ++i) many += "name: a\n---\n";
   EXPECT_THAT(std::string(ParseJobSpecs(many).status().message()),
-              HasSubstr("holds 1002 documents; expected at most 1000"));
+              HasSubstr("holds more than 1000 documents"));
+}
+
+// Found by tests/fuzz/spec_fuzzer: yaml-cpp 0.7's LoadAll never returned on
+// these two-byte files, so `simclrctl submit` hung.
+TEST(SpecFileTest, TextYamlCppReadsAsEndlessDocumentsIsRefused) {
+  EXPECT_THAT(std::string(ParseJobSpecs(",)").status().message()),
+              HasSubstr("holds more than 1000 documents"));
+  EXPECT_THAT(std::string(ParseJobSpecs(std::string(",\x08", 2)).status().message()),
+              HasSubstr("line 1, column 2: control character 0x08; YAML allows tab"));
+  EXPECT_TRUE(ParseJobSpecs("name: a\r\nkind:\tpretrain\r\n").ok());
 }
 
 }  // namespace
