@@ -71,6 +71,13 @@ if(SIMCLR_NCCL_ENABLED)
 endif()
 message(STATUS "simclr: NCCL code paths: ${SIMCLR_NCCL_ENABLED}")
 
+# A LibTorch with CUDA: the trainer's device probe reads the GPU's name and
+# memory through ATen's CUDA context (worker/trainer_main.cc).
+if(TARGET torch_cuda OR TARGET torch_cuda_library)
+  target_compile_definitions(simclr_ext_torch INTERFACE SIMCLR_WITH_CUDA=1)
+  message(STATUS "simclr: CUDA code paths: ON")
+endif()
+
 # LibTorch built with the pre-C++11 string ABI (older pip wheels) cannot be
 # mixed with libraries built with the new one, such as Debian's Abseil.
 if(TORCH_CXX_FLAGS MATCHES "_GLIBCXX_USE_CXX11_ABI=0")

@@ -195,6 +195,10 @@ v1::Job* Coordinator::LookupById(const std::string& id) {
 absl::StatusOr<std::vector<std::string>> Coordinator::SubmitJobs(
     const std::vector<v1::JobSpec>& input, const std::string& principal) {
   if (input.empty()) return absl::InvalidArgumentError("specs: got none, expected at least one job spec");
+  if (input.size() > kMaxSpecsPerSubmit) {
+    return absl::InvalidArgumentError(absl::StrCat("specs: got ", input.size(),
+                                                   ", expected at most ", kMaxSpecsPerSubmit));
+  }
   auto error = [&](size_t i, const absl::Status& s) {
     return absl::InvalidArgumentError(absl::StrCat("spec ", i + 1, " (",
                                                    input[i].name().empty() ? "unnamed" : input[i].name(),
@@ -323,10 +327,12 @@ absl::StatusOr<v1::Job> Coordinator::GetJob(const std::string& id_or_name) const
 
 std::vector<v1::Job> Coordinator::ListJobs(const std::set<v1::JobState>& states) const {
   absl::ReaderMutexLock lock(&mu_);
+  // Newest first up to the cap, then put back in order (oldest first).
   std::vector<v1::Job> jobs;
-  for (const auto& [number, job] : jobs_) {
-    if (states.empty() || states.count(job.state()) > 0) jobs.push_back(job);
+  for (auto it = jobs_.rbegin(); it != jobs_.rend() && jobs.size() < kMaxListedJobs; ++it) {
+    if (states.empty() || states.count(it->second.state()) > 0) jobs.push_back(it->second);
   }
+  std::reverse(jobs.begin(), jobs.end());
   return jobs;
 }
 
@@ -393,6 +399,15 @@ absl::StatusOr<v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
     return absl::InvalidArgumentError(
         "collective_address: got nothing, expected host:port where this worker serves a "
         "rendezvous");
+  }
+  for (const auto& [field, value] :
+       {std::pair<const char*, const std::string*>{"hostname", &r.hostname()},
+        {"name", &r.name()}, {"device_name", &r.device_name()},
+        {"collective_address", &r.collective_address()}}) {
+    if (value->size() > 255) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": got ", value->size(), " characters, expected at most 255"));
+    }
   }
   if (!r.device_kind().empty() && r.device_kind() != "cpu" && r.device_kind() != "cuda") {
     return absl::InvalidArgumentError(absl::StrCat("device_kind: got \"", r.device_kind(),

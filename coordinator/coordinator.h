@@ -43,6 +43,12 @@
 
 namespace simclr::coordinator {
 
+// One submit stores at most this many jobs (a pipeline file is a handful).
+inline constexpr size_t kMaxSpecsPerSubmit = 1000;
+// ListJobs answers with at most this many jobs, the newest, until the API
+// pages (about a kilobyte each: well inside the clients' 64 MiB).
+inline constexpr size_t kMaxListedJobs = 10000;
+
 struct CoordinatorOptions {
   WorkerRegistryOptions registry;
   // Job j's checkpoints go to <artifact_root>/<j's id>. Workers must see the
@@ -90,7 +96,8 @@ class Coordinator {
   // By id, or by name (the live job of that name, else the newest one).
   absl::StatusOr<v1::Job> GetJob(const std::string& id_or_name) const;
 
-  // Oldest first; `states` empty means all.
+  // Oldest first; `states` empty means all. At most kMaxListedJobs: the
+  // newest of those that match.
   std::vector<v1::Job> ListJobs(const std::set<v1::JobState>& states) const;
 
   // Final jobs are returned unchanged (FailedPrecondition is not useful to a

@@ -334,5 +334,35 @@ TEST_F(CoordinatorTest, WhatAWorkerReportsIsBoundedBeforeItIsStored) {
   EXPECT_THAT(job.reason(), HasSubstr("x [cut]"));
 }
 
+TEST_F(CoordinatorTest, NoAnswerOrRequestGrowsWithoutBound) {
+  std::vector<v1::JobSpec> too_many(kMaxSpecsPerSubmit + 1, Spec("x", "pretrain"));
+  auto refused = coordinator_->SubmitJobs(too_many);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("specs: got 1001, expected at most 1000"));
+
+  v1::RegisterWorkerRequest r;
+  r.set_collective_address("127.0.0.1:1");
+  r.set_hostname(std::string(10000, 'h'));
+  auto registered = coordinator_->RegisterWorker(r);
+  EXPECT_THAT(std::string(registered.status().message()),
+              HasSubstr("hostname: got 10000 characters, expected at most 255"));
+  EXPECT_TRUE(coordinator_->ListWorkers().empty());
+
+  // A list holds the newest kMaxListedJobs, oldest first.
+  std::vector<std::string> ids;
+  for (size_t batch = 0; ids.size() <= kMaxListedJobs; ++batch) {
+    std::vector<v1::JobSpec> specs;
+    for (size_t i = 0; i < kMaxSpecsPerSubmit; ++i) {
+      specs.push_back(Spec("j" + std::to_string(batch * kMaxSpecsPerSubmit + i), "pretrain"));
+    }
+    auto submitted = coordinator_->SubmitJobs(specs);
+    ASSERT_TRUE(submitted.ok()) << submitted.status();
+    ids.insert(ids.end(), submitted->begin(), submitted->end());
+  }
+  const std::vector<v1::Job> listed = coordinator_->ListJobs({});
+  ASSERT_EQ(listed.size(), kMaxListedJobs);
+  EXPECT_EQ(listed.front().id(), ids[ids.size() - kMaxListedJobs]);
+  EXPECT_EQ(listed.back().id(), ids.back());
+}
+
 }  // namespace
 }  // namespace simclr::coordinator
