@@ -40,6 +40,7 @@
 #include "coordinator/job_service.h"
 #include "coordinator/rpc_metrics.h"
 #include "coordinator/sqlite_job_store.h"
+#include "coordinator/state_dir_lock.h"
 #include "coordinator/worker_service.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port for the gRPC API");
@@ -100,6 +101,10 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_missed_heartbeats) < 1) {
     return Fail("--missed_heartbeats: expected an integer >= 1");
   }
+
+  // Before anything reads the store: one coordinator per state directory.
+  auto lock = simclr::coordinator::StateDirLock::Acquire(state_dir);
+  if (!lock.ok()) return Fail(std::string(lock.status().message()));
 
   auto store = simclr::coordinator::SqliteJobStore::Open(state_dir + "/jobs.db");
   if (!store.ok()) return Fail(std::string(store.status().message()));

@@ -1,5 +1,6 @@
 #include "coordinator/worker_registry.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -8,7 +9,10 @@
 namespace simclr::coordinator {
 
 WorkerRegistry::WorkerRegistry(const Clock& clock, WorkerRegistryOptions options)
-    : clock_(clock), options_(options) {}
+    : clock_(clock),
+      options_(options),
+      last_expiry_check_(clock.Now()),
+      grace_from_(clock.Now()) {}
 
 WorkerRegistry::Entry* WorkerRegistry::FindEntry(const std::string& id) {
   auto it = number_by_id_.find(id);
@@ -76,12 +80,26 @@ absl::Status WorkerRegistry::Deregister(const std::string& id) {
   return absl::OkStatus();
 }
 
+// NOTE [coordinator stalls]
+// A lease measures how long the coordinator has not heard from a worker. A
+// coordinator that was not running (SIGSTOP, a VM stall, a long fsync, a
+// restart) heard nobody, however alive its workers were, and would declare
+// them all lost at once on waking. So the coordinator's own ticker is its
+// heartbeat: when ExpireLeases finds more than half a lease since its last
+// call (the ticker runs every heartbeat_interval / 2, so that is three or
+// more missed ticks), the coordinator was away, and every lease runs from
+// now: each worker gets a full lease period to be heard before it is lost. A
+// registry starts the same way, so a restarted coordinator waits a lease
+// period for the workers to re-register.
 std::vector<std::string> WorkerRegistry::ExpireLeases() {
   const absl::Time now = clock_.Now();
+  if (now - last_expiry_check_ > lease_timeout() / 2) grace_from_ = now;
+  last_expiry_check_ = now;
   std::vector<std::string> lost;
   for (auto& [number, e] : entries_) {
     if (e.worker.state() != v1::IDLE && e.worker.state() != v1::BUSY) continue;
-    if (now - FromProto(e.worker.last_heartbeat()) > lease_timeout()) {
+    const absl::Time heard = std::max(FromProto(e.worker.last_heartbeat()), grace_from_);
+    if (now - heard > lease_timeout()) {
       e.worker.set_state(v1::LOST);
       e.gone_at = now;
       lost.push_back(e.worker.id());

@@ -50,7 +50,9 @@ class WorkerRegistry {
   // Marks the worker drained (it shut down cleanly). NotFound if unknown.
   absl::Status Deregister(const std::string& id);
 
-  // Marks workers whose lease ran out as LOST and returns their ids.
+  // Marks workers whose lease ran out as LOST and returns their ids. Called
+  // by the coordinator's own ticker every heartbeat_interval / 2; see NOTE
+  // [coordinator stalls] for what a longer gap between calls means.
   std::vector<std::string> ExpireLeases();
 
   // Makes an idle worker busy with `assignment` (undelivered until acked).
@@ -99,6 +101,9 @@ class WorkerRegistry {
 
   const Clock& clock_;
   const WorkerRegistryOptions options_;
+  // NOTE [coordinator stalls] in worker_registry.cc.
+  absl::Time last_expiry_check_;
+  absl::Time grace_from_;
   int64_t next_number_ = 1;
   // Keyed by registration number, so iteration is registration order.
   std::map<int64_t, Entry> entries_;

@@ -1,5 +1,6 @@
 #include "coordinator/worker_registry.h"
 
+#include <algorithm>
 #include "common/testing/fake_clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -20,6 +21,17 @@ v1::RegisterWorkerRequest Request(const std::string& name = "") {
 
 class WorkerRegistryTest : public ::testing::Test {
  protected:
+  // `d` passes while the coordinator runs: its ticker expires leases every
+  // half heartbeat interval. Returns the workers lost meanwhile.
+  std::vector<std::string> RunFor(absl::Duration d) {
+    std::vector<std::string> lost;
+    for (absl::Duration step = absl::Milliseconds(500); d > absl::ZeroDuration(); d -= step) {
+      clock_.Advance(std::min(step, d));
+      for (const std::string& id : registry_.ExpireLeases()) lost.push_back(id);
+    }
+    return lost;
+  }
+
   FakeClock clock_;
   WorkerRegistry registry_{clock_, WorkerRegistryOptions{absl::Seconds(2), 3, absl::Hours(1)}};
 };
@@ -27,20 +39,35 @@ class WorkerRegistryTest : public ::testing::Test {
 TEST_F(WorkerRegistryTest, ExpiresAWorkerAfterThreeMissedHeartbeats) {
   const std::string a = registry_.Register(Request());
   const std::string b = registry_.Register(Request());
-  clock_.Advance(absl::Seconds(5));
+  EXPECT_THAT(RunFor(absl::Seconds(5)), IsEmpty());  // 5 s < 6 s lease
   ASSERT_TRUE(registry_.Heartbeat(b).ok());
-  EXPECT_THAT(registry_.ExpireLeases(), IsEmpty());  // 5 s < 6 s lease
-  clock_.Advance(absl::Seconds(1.5));
-  EXPECT_THAT(registry_.ExpireLeases(), ElementsAre(a));
+  EXPECT_THAT(RunFor(absl::Seconds(1.5)), ElementsAre(a));
   EXPECT_EQ(registry_.Find(a)->state(), v1::LOST);
   EXPECT_TRUE(registry_.IsLive(b));
   EXPECT_EQ(registry_.Heartbeat(a).code(), absl::StatusCode::kNotFound);
 }
 
+// Reported: the coordinator paused for 8 s (kill -STOP) and every running
+// worker was declared lost at once. A coordinator that was away heard nobody;
+// its workers get a full lease from its return (NOTE [coordinator stalls]).
+TEST_F(WorkerRegistryTest, ACoordinatorStallLosesNoWorker) {
+  const std::string a = registry_.Register(Request());
+  const std::string b = registry_.Register(Request());
+  EXPECT_THAT(RunFor(absl::Seconds(1)), IsEmpty());
+  clock_.Advance(absl::Seconds(18));  // stopped for three leases: no tick
+  EXPECT_THAT(registry_.ExpireLeases(), IsEmpty());
+  EXPECT_TRUE(registry_.IsLive(a));
+  // Back to normal: b heartbeats, a stays silent for a whole lease.
+  ASSERT_TRUE(registry_.Heartbeat(b).ok());
+  EXPECT_THAT(RunFor(absl::Seconds(5.5)), IsEmpty());
+  ASSERT_TRUE(registry_.Heartbeat(b).ok());
+  EXPECT_THAT(RunFor(absl::Seconds(1)), ElementsAre(a));
+  EXPECT_TRUE(registry_.IsLive(b));
+}
+
 TEST_F(WorkerRegistryTest, ForgetsLostWorkersAfterAnHour) {
   const std::string a = registry_.Register(Request());
-  clock_.Advance(absl::Seconds(7));
-  registry_.ExpireLeases();
+  EXPECT_THAT(RunFor(absl::Seconds(7)), ElementsAre(a));
   EXPECT_EQ(registry_.List().size(), 1u);
   clock_.Advance(absl::Hours(2));
   registry_.ExpireLeases();

@@ -1,0 +1,61 @@
+"""Faults the service survives by design (docs/reliability.md): a paused
+coordinator loses no worker and restarts nothing; a second coordinator on the
+same state directory refuses to start. The SIGKILLed-worker restart is
+tests/restart_test.py, trainer faults tests/trainer_faults_test.py.
+"""
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from cluster import ClusterTestCase, free_port, runfile, wait_until
+
+SPEC = """
+name: {name}
+kind: pretrain
+world_size: 2
+max_restarts: 0
+model: {{depth: 18, width_multiplier: 0.125, proj_head_layers: 2, proj_dim: 16}}
+data: {{dataset: fashion-mnist, max_train_examples: 4096, max_test_examples: 128}}
+optimizer: {{name: lars, base_lr: 1.0, warmup_epochs: 0}}
+train: {{batch_size: 32, epochs: 1, max_steps: {steps}, temperature: 0.2, seed: 9, checkpoint_every_steps: 4}}
+"""
+
+
+class FaultToleranceTest(ClusterTestCase):
+    def test_a_coordinator_paused_for_three_leases_loses_no_worker(self):
+        c = self.cluster
+        c.submit(SPEC.format(name="paused", steps=60))
+        wait_until(lambda: c.job("paused")["progress"].get("step", 0) >= 2, 180, "2 steps")
+        before = c.job("paused")["progress"]["step"]
+        # A long fsync, a VM stall, a GC pause: 3 lease periods (1 s
+        # heartbeats, 3 missed make a lease) without the coordinator.
+        c.coordinator.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(9)
+        finally:
+            c.coordinator.send_signal(signal.SIGCONT)
+        watched = c.watch("paused", timeout=600)
+        self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
+        job = c.job("paused")
+        self.assertEqual(job["state"], "SUCCEEDED")
+        self.assertEqual(job["attempts"], 1, job["reason"])  # nothing restarted
+        self.assertGreater(job["progress"]["step"], before)
+        self.assertFalse([w for w in c.get("workers") if w["state"] == "LOST"], c.get("workers"))
+
+    def test_a_second_coordinator_on_the_same_state_dir_is_refused(self):
+        c = self.cluster
+        result = subprocess.run(
+            [runfile("coordinator/simclr-coordinator"), "--listen=127.0.0.1:%d" % free_port(),
+             "--metrics_listen=", "--state_dir=" + c.state_dir],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("state_dir %s is in use by another coordinator (pid %d)"
+                      % (c.state_dir, c.coordinator.pid), result.stderr)
+        self.assertEqual(c.ctl("get", "jobs").returncode, 0)  # the first one serves on
+
+
+if __name__ == "__main__":
+    import cluster
+    cluster.main()
