@@ -574,7 +574,9 @@ absl::Status Coordinator::CompleteTask(const v1::CompleteTaskRequest& r) {
     FailAttempt(change, staged,
                 absl::StrCat("rank ", rank, " on worker ", r.worker_id(), " failed: ",
                              r.reason().empty() ? "no reason given"
-                                                : Truncate(r.reason(), options_.max_reason_bytes)));
+                                                : Truncate(r.reason(), options_.max_reason_bytes),
+                             r.permanent() ? " (a retry cannot fix this: not restarted)" : ""),
+                r.permanent());
   }
   ResolveDependents(change);
   RETURN_IF_ERROR(change.Commit());
@@ -637,11 +639,12 @@ void Coordinator::FailGangsWithDeadMembers(Change& change) {
   ResolveDependents(change);
 }
 
-void Coordinator::FailAttempt(Change& change, v1::Job& job, const std::string& reason) {
+void Coordinator::FailAttempt(Change& change, v1::Job& job, const std::string& reason,
+                              bool permanent) {
   completed_ranks_.erase(job.id());
   job.clear_workers();
   const int restarts_used = job.attempts() - 1;
-  if (restarts_used < job.spec().max_restarts()) {
+  if (!permanent && restarts_used < job.spec().max_restarts()) {
     job.set_state(v1::QUEUED);
     job.set_reason(absl::StrCat("attempt ", job.attempts(), " failed: ", reason, "; restarting ",
                                 job.checkpoint().empty() ? "from scratch"

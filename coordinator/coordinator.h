@@ -159,7 +159,8 @@ class Coordinator {
   absl::Status Schedule() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends the current attempt of a RUNNING job: cancels its other ranks and
   // requeues the job or fails it (staged in `change`).
-  void FailAttempt(Change& change, v1::Job& job, const std::string& reason)
+  void FailAttempt(Change& change, v1::Job& job, const std::string& reason,
+                   bool permanent = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves PENDING children of finished jobs forward (staged in `change`).
   void ResolveDependents(Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -372,5 +372,24 @@ TEST_F(CoordinatorTest, NoAnswerOrRequestGrowsWithoutBound) {
   EXPECT_EQ(listed.back().id(), ids.back());
 }
 
+// Reported: an error that cannot succeed on retry (a dataset path that does
+// not exist) was retried max_restarts times.
+TEST_F(CoordinatorTest, APermanentFailureIsNotRetried) {
+  v1::JobSpec spec = Spec("pre", "pretrain");
+  spec.set_max_restarts(2);
+  const std::string id = Submit({spec})[0];
+  const std::string w = AddWorker(7001);
+  v1::CompleteTaskRequest r;
+  r.set_worker_id(w);
+  r.set_task_id(id + ".1");
+  r.set_reason("data.path: /usr/share/datasets/nope: no such directory");
+  r.set_permanent(true);
+  ASSERT_TRUE(coordinator_->CompleteTask(r).ok());
+  const v1::Job job = Get(id);
+  EXPECT_EQ(job.state(), v1::FAILED);
+  EXPECT_EQ(job.attempts(), 1);
+  EXPECT_THAT(job.reason(), HasSubstr("no such directory (a retry cannot fix this: not restarted)"));
+}
+
 }  // namespace
 }  // namespace simclr::coordinator

@@ -44,6 +44,18 @@ class FaultToleranceTest(ClusterTestCase):
         self.assertGreater(job["progress"]["step"], before)
         self.assertFalse([w for w in c.get("workers") if w["state"] == "LOST"], c.get("workers"))
 
+    def test_an_error_a_retry_cannot_fix_fails_the_job_at_once(self):
+        c = self.cluster
+        c.submit(SPEC.format(name="no-data", steps=4).replace(
+            "max_restarts: 0", "max_restarts: 2").replace(
+            "dataset: fashion-mnist,", "dataset: fashion-mnist, path: /usr/share/datasets/nothing,"))
+        job = wait_until(lambda: (lambda j: j if j["state"] in ("FAILED", "SUCCEEDED") else None)(
+            c.job("no-data")), 120, "the job to end")
+        self.assertEqual(job["state"], "FAILED")
+        self.assertEqual(job["attempts"], 1, job["reason"])
+        self.assertIn("/usr/share/datasets/nothing", job["reason"])
+        self.assertIn("(a retry cannot fix this: not restarted)", job["reason"])
+
     def test_a_second_coordinator_on_the_same_state_dir_is_refused(self):
         c = self.cluster
         result = subprocess.run(

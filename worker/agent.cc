@@ -283,6 +283,7 @@ void Agent::RunTask(v1::TaskAssignment task, std::shared_ptr<Context> context) {
     request.set_success(false);
     request.set_reason(context->cancelled() ? context->cancel_reason()
                                             : std::string(result.status().message()));
+    request.set_permanent(!context->cancelled() && IsPermanentFailure(result.status()));
   }
   std::fprintf(stderr, "simclr-worker: %s %s%s\n", task.task_id().c_str(),
                request.success() ? "succeeded" : "failed: ", request.reason().c_str());

@@ -35,6 +35,24 @@ struct TaskResult {
   std::map<std::string, double> metrics;  // final metrics, e.g. top1, top5
 };
 
+// True for a failure that another attempt cannot fix: the job's own input is
+// wrong (InvalidArgument, NotFound, FailedPrecondition, OutOfRange,
+// PermissionDenied). Lost peers, timeouts, crashes and out-of-memory
+// (Unavailable, DeadlineExceeded, Internal, ResourceExhausted, ...) are worth
+// a restart.
+inline bool IsPermanentFailure(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kPermissionDenied:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Runs one task to the end. Implementations are used by one task at a time.
 class TaskRunner {
  public:

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,11 +83,14 @@ absl::StatusOr<std::unique_ptr<TrainerProcess>> TrainerProcess::Start(
     return absl::FailedPreconditionError(
         absl::StrCat("cannot open the rank log ", options.log_path, ": ", std::strerror(errno)));
   }
+  // The task goes through a socket rather than a pipe: send(MSG_NOSIGNAL)
+  // to a trainer that died before reading it fails with EPIPE instead of
+  // raising SIGPIPE, whatever the embedding process does with that signal.
   int stdin_pipe[2];
   int events_pipe[2];
-  if (pipe2(stdin_pipe, O_CLOEXEC) != 0) {
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, stdin_pipe) != 0) {
     ::close(log_fd);
-    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("socketpair: ", std::strerror(errno)));
   }
   if (pipe2(events_pipe, O_CLOEXEC) != 0) {
     ::close(log_fd);
@@ -118,12 +122,13 @@ absl::StatusOr<std::unique_ptr<TrainerProcess>> TrainerProcess::Start(
   setpgid(pid, pid);
   auto process = std::unique_ptr<TrainerProcess>(new TrainerProcess(pid, events_pipe[0]));
 
-  // A trainer that dies before reading its task closes the pipe: EPIPE, not
-  // SIGPIPE (the agent ignores SIGPIPE), and the exit status says why.
+  // A trainer that dies before reading its task: EPIPE, and the exit status
+  // says why.
   size_t written = 0;
   const std::string& bytes = options.stdin_bytes;
   while (written < bytes.size()) {
-    const ssize_t n = ::write(stdin_pipe[1], bytes.data() + written, bytes.size() - written);
+    const ssize_t n =
+        ::send(stdin_pipe[1], bytes.data() + written, bytes.size() - written, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) break;
     written += static_cast<size_t>(n);
