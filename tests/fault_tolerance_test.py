@@ -44,6 +44,33 @@ class FaultToleranceTest(ClusterTestCase):
         self.assertGreater(job["progress"]["step"], before)
         self.assertFalse([w for w in c.get("workers") if w["state"] == "LOST"], c.get("workers"))
 
+    def test_a_corrupt_checkpoint_falls_back_to_the_newest_good_one(self):
+        c = self.cluster
+        c.submit(SPEC.format(name="corrupt", steps=40).replace("max_restarts: 0",
+                                                                 "max_restarts: 1"))
+        first = wait_until(lambda: (lambda j: j if j["progress"].get("step", 0) >= 9 else None)(
+            c.job("corrupt")), 180, "9 steps")
+        c.kill_worker(first["workers"][1])
+        # The gang fails and waits for a second worker: the moment to tear the
+        # checkpoint it will resume from.
+        queued = wait_until(lambda: (lambda j: j if j["state"] == "QUEUED" else None)(
+            c.job("corrupt")), 60, "the attempt to fail")
+        torn = queued["checkpoint"]
+        with open(torn, "r+b") as f:
+            f.seek(os.path.getsize(torn) // 2)
+            f.write(b"\xff" * 64)
+        c.add_worker()
+        watched = c.watch("corrupt", timeout=600)
+        self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
+        job = c.job("corrupt")
+        self.assertEqual(job["attempts"], 2)
+        with open(os.path.join(job["artifact_dir"], "logs", "attempt-2", "rank-0.log")) as f:
+            log = f.read()
+        self.assertIn("cannot resume from " + torn, log)
+        resumed = log.split("resumes at step ")[1].split()
+        self.assertLess(int(resumed[0]), int(torn.split("ckpt-")[1].split(".")[0]))
+        self.assertNotEqual(resumed[2], torn)
+
     def test_an_error_a_retry_cannot_fix_fails_the_job_at_once(self):
         c = self.cluster
         c.submit(SPEC.format(name="no-data", steps=4).replace(

@@ -15,6 +15,7 @@
 #include "common/data_roots.h"
 #include "common/status_macros.h"
 #include "model/augment/simclr_augment.h"
+#include "model/checkpoint/checkpoint.h"
 #include "model/data/open_dataset.h"
 #include "model/data/subset.h"
 #include "model/distributed/batch_norm.h"
@@ -183,11 +184,23 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
   model::GradientSynchronizer gradients(trained, group.get());
 
   int64_t start_step = 0;
-  if (!task.resume_checkpoint().empty()) {
-    ASSIGN_OR_RETURN(start_step, RestoreTrainingCheckpoint(task.resume_checkpoint(), *net, *optimizer));
-    std::fprintf(stderr, "simclr-worker: %s resumes at step %lld from %s\n",
+  std::string resumed_from = task.resume_checkpoint();
+  if (!resumed_from.empty()) {
+    absl::StatusOr<int64_t> restored = RestoreTrainingCheckpoint(resumed_from, *net, *optimizer);
+    if (!restored.ok()) {
+      // Torn or corrupt (every checkpoint is CRC-checked): the newest good
+      // one in the job's directory instead. Every rank reads the same
+      // directory, so the gang agrees on it.
+      std::fprintf(stderr, "simclr-trainer: cannot resume from %s (%s); looking for the newest "
+                   "good checkpoint\n", resumed_from.c_str(),
+                   std::string(restored.status().message()).c_str());
+      ASSIGN_OR_RETURN(resumed_from, model::LatestCheckpoint(task.artifact_dir()));
+      restored = RestoreTrainingCheckpoint(resumed_from, *net, *optimizer);
+    }
+    ASSIGN_OR_RETURN(start_step, std::move(restored));
+    std::fprintf(stderr, "simclr-trainer: %s resumes at step %lld from %s\n",
                  task.task_id().c_str(), static_cast<long long>(start_step),
-                 task.resume_checkpoint().c_str());
+                 resumed_from.c_str());
   }
 
   // Input pipeline: this rank's shard, augmented on background threads.
@@ -260,7 +273,7 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
 
   TaskResult result;
   ASSIGN_OR_RETURN(result.checkpoint, RunTrainLoop(loop, parts));
-  if (start_step >= total_steps && rank == 0) result.checkpoint = task.resume_checkpoint();
+  if (start_step >= total_steps && rank == 0) result.checkpoint = resumed_from;
 
   EvaluateOptions eval;
   eval.batch_size = spec.train().eval_batch_size();
