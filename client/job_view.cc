@@ -221,6 +221,7 @@ View JobView(const v1::Job& job) {
       .Set("state", View::String(JobStateName(job.state())))
       .Set("reason", View::String(job.reason()))
       .Set("attempts", View::Number(job.attempts()))
+      .Set("restarts", View::Number(job.restarts()))
       // Unset means the coordinator's default of one worker.
       .Set("world_size",
            View::Number(spec.has_world_size() ? spec.world_size() : 1))

@@ -78,6 +78,7 @@ TEST(JobViewTest, JsonOfAJobHasEveryFieldOfTheContract) {
   "state": "RUNNING",
   "reason": "",
   "attempts": 1,
+  "restarts": 0,
   "world_size": 2,
   "workers": [
     "w-a",

@@ -643,8 +643,8 @@ void Coordinator::FailAttempt(Change& change, v1::Job& job, const std::string& r
                               bool permanent) {
   completed_ranks_.erase(job.id());
   job.clear_workers();
-  const int restarts_used = job.attempts() - 1;
-  if (!permanent && restarts_used < job.spec().max_restarts()) {
+  if (!permanent && job.restarts() < job.spec().max_restarts()) {
+    job.set_restarts(job.restarts() + 1);
     job.set_state(v1::QUEUED);
     job.set_reason(absl::StrCat("attempt ", job.attempts(), " failed: ", reason, "; restarting ",
                                 job.checkpoint().empty() ? "from scratch"
@@ -652,9 +652,9 @@ void Coordinator::FailAttempt(Change& change, v1::Job& job, const std::string& r
     *job.mutable_queued_at() = ToProto(clock_->Now());
   } else {
     job.set_state(v1::FAILED);
-    job.set_reason(job.attempts() > 1
-                       ? absl::StrCat(reason, " (attempt ", job.attempts(), " of ",
-                                      job.spec().max_restarts() + 1, ")")
+    job.set_reason(job.restarts() > 0
+                       ? absl::StrCat(reason, " (after ", job.restarts(), " of ",
+                                      job.spec().max_restarts(), " restarts)")
                        : reason);
     *job.mutable_finished_at() = ToProto(clock_->Now());
   }

@@ -241,7 +241,7 @@ TEST_F(CoordinatorTest, AFailedAttemptRestartsTheGangFromTheLatestCheckpoint) {
   // A second failure exhausts max_restarts.
   ASSERT_TRUE(Complete(w1, id + ".2", false, "", "boom").ok());
   EXPECT_EQ(Get(id).state(), v1::FAILED);
-  EXPECT_THAT(Get(id).reason(), HasSubstr("(attempt 2 of 2)"));
+  EXPECT_THAT(Get(id).reason(), HasSubstr("boom (after 1 of 1 restarts)"));
 }
 
 TEST_F(CoordinatorTest, CancelStopsTheGangWithinOneHeartbeat) {
@@ -389,6 +389,26 @@ TEST_F(CoordinatorTest, APermanentFailureIsNotRetried) {
   EXPECT_EQ(job.state(), v1::FAILED);
   EXPECT_EQ(job.attempts(), 1);
   EXPECT_THAT(job.reason(), HasSubstr("no such directory (a retry cannot fix this: not restarted)"));
+}
+
+// Found by reading the code: a coordinator restart counted as an attempt, so a
+// job with max_restarts 1 that lived through one failed on its next real fault.
+TEST_F(CoordinatorTest, ACoordinatorRestartSpendsNoRestart) {
+  v1::JobSpec spec = Spec("pre", "pretrain");
+  spec.set_max_restarts(1);
+  const std::string id = Submit({spec})[0];
+  AddWorker(7001);
+  ASSERT_EQ(Get(id).attempts(), 1);
+  Restart();
+  const std::string w = AddWorker(7002);  // the worker registers again
+  ASSERT_EQ(Get(id).state(), v1::RUNNING);
+  ASSERT_EQ(Get(id).attempts(), 2);
+  ASSERT_TRUE(Complete(w, id + ".2", false, "", "a real fault").ok());
+  // Its one restart was still there: the gang is running its third attempt.
+  const v1::Job job = Get(id);
+  EXPECT_EQ(job.state(), v1::RUNNING) << job.reason();
+  EXPECT_EQ(job.attempts(), 3);
+  EXPECT_EQ(job.restarts(), 1);
 }
 
 }  // namespace
