@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from cluster import ClusterTestCase, free_port, runfile, wait_until
+from cluster import Cluster, ClusterTestCase, free_port, runfile, wait_until
 
 SPEC = """
 name: {name}
@@ -83,6 +83,21 @@ class FaultToleranceTest(ClusterTestCase):
         self.assertIn("/usr/share/datasets/nothing", job["reason"])
         self.assertIn("(a retry cannot fix this: not restarted)", job["reason"])
 
+    def test_a_killed_coordinator_comes_back_and_its_job_spends_no_restart(self):
+        c = self.cluster
+        wait_until(lambda: len([w for w in c.get("workers") if w["state"] == "IDLE"]) >= 2, 60,
+                   "two idle workers")
+        c.submit(SPEC.format(name="coordinator-killed", steps=40))  # max_restarts: 0
+        wait_until(lambda: (lambda j: j if j["checkpoint"] and j["progress"]["step"] >= 5
+                            else None)(c.job("coordinator-killed")), 180, "a checkpoint")
+        c.kill_coordinator()
+        c.start_coordinator()
+        watched = c.watch("coordinator-killed", timeout=600)
+        self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
+        job = c.job("coordinator-killed")
+        self.assertEqual(job["attempts"], 2)
+        self.assertEqual(job["restarts"], 0)
+
     def test_a_second_coordinator_on_the_same_state_dir_is_refused(self):
         c = self.cluster
         result = subprocess.run(
@@ -93,6 +108,40 @@ class FaultToleranceTest(ClusterTestCase):
         self.assertIn("state_dir %s is in use by another coordinator (pid %d)"
                       % (c.state_dir, c.coordinator.pid), result.stderr)
         self.assertEqual(c.ctl("get", "jobs").returncode, 0)  # the first one serves on
+
+
+class HungWorkerTest(unittest.TestCase):
+    """A whole worker stops (agent and trainer: a hung machine). Its lease
+    expires, its peer's trainer is ended, and the gang restarts on the other
+    workers from its checkpoint."""
+
+    def test_a_frozen_worker_is_replaced_and_the_gang_resumes(self):
+        with Cluster(workers=3, worker_args=["--trainer_grace_period=5s"]) as c:
+            c.submit(SPEC.format(name="hung", steps=40).replace("max_restarts: 0",
+                                                              "max_restarts: 1"))
+            job = wait_until(lambda: (lambda j: j if j["checkpoint"] and
+                                      j["progress"]["step"] >= 5 else None)(c.job("hung")),
+                             180, "a checkpoint")
+            victim = job["workers"][1]
+            agent = c.workers[c.worker_index(victim)]
+            trainer = c.trainer_pid(victim)
+            for pid in (agent.pid, trainer):
+                os.kill(pid, signal.SIGSTOP)
+            stopped = time.monotonic()
+            try:
+                wait_until(lambda: c.job("hung")["attempts"] == 2, 120, "a second attempt")
+                detected = time.monotonic() - stopped
+                watched = c.watch("hung", timeout=600)
+                recovered = time.monotonic() - stopped
+            finally:
+                for pid in (agent.pid, trainer):
+                    os.kill(pid, signal.SIGCONT)
+            self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
+            final = c.job("hung")
+            self.assertNotIn(victim, final["workers"])
+            self.assertIn(victim, [w["id"] for w in c.get("workers") if w["state"] == "LOST"])
+            print("hung worker: second attempt after %.1f s, job done %.1f s after the stop"
+                  % (detected, recovered))
 
 
 if __name__ == "__main__":
