@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/health_server.h"
+#include "common/loopback.h"
 #include "common/tls_credentials.h"
 #include "common/metrics_http_server.h"
 #include "common/shutdown_signal.h"
@@ -81,8 +82,7 @@ int Fail(const std::string& message) {
 
 // True for 127.0.0.1:P, localhost:P, [::1]:P.
 bool IsLoopback(const std::string& listen) {
-  const std::string host = listen.substr(0, listen.rfind(':'));
-  return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+  return simclr::IsLoopbackHost(listen.substr(0, listen.rfind(':')));
 }
 
 }  // namespace

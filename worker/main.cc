@@ -43,7 +43,7 @@
 #include "common/metrics_http_server.h"
 #include "common/shutdown_signal.h"
 #include "common/tls_credentials.h"
-#include "common/free_port.h"
+#include "common/loopback.h"
 #include "common/health_server.h"
 #include "worker/agent.h"
 #include "worker/coordinator_connection.h"

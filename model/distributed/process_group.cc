@@ -27,6 +27,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/loopback.h"
 #include "common/status_macros.h"
 
 namespace simclr::model {
@@ -56,11 +57,6 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view address) {
                      "\": expected a port in [1, 65535]"));
   }
   return HostPort{std::string(host), port};
-}
-
-bool IsLoopback(absl::string_view host) {
-  return host == "localhost" || absl::StartsWith(host, "127.") ||
-         host == "::1";
 }
 
 absl::Status Validate(const ProcessGroupOptions& options) {
@@ -200,7 +196,7 @@ absl::StatusOr<c10::intrusive_ptr<c10d::ProcessGroup>> CreateProcessGroup(
       gloo_options->threads = 2;
       std::string local = options.local_address;
       if (local.empty() &&
-          (options.world_size == 1 || IsLoopback(master.host))) {
+          (options.world_size == 1 || IsLoopbackHost(master.host))) {
         local = "127.0.0.1";
       }
       gloo_options->devices.push_back(

@@ -9,7 +9,7 @@
 #include <torch/types.h>
 
 #include "absl/status/status.h"
-#include "common/free_port.h"
+#include "common/loopback.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -142,13 +142,6 @@ TEST(CreateProcessGroupTest, NcclIsUnimplementedWithoutNccl) {
   EXPECT_TRUE(absl::IsUnimplemented(CreateProcessGroup(options).status()));
 }
 #endif
-
-TEST(PickUnusedLoopbackPortTest, ReturnsAPortInRange) {
-  auto port = PickUnusedLoopbackPort();
-  ASSERT_TRUE(port.ok()) << port.status();
-  EXPECT_GT(*port, 0);
-  EXPECT_LE(*port, 65535);
-}
 
 }  // namespace
 }  // namespace simclr::model

@@ -8,7 +8,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "common/free_port.h"
+#include "common/loopback.h"
 #include "model/distributed/process_group.h"
 
 namespace simclr::model::testing {

@@ -1,4 +1,4 @@
-#include "common/free_port.h"
+#include "common/loopback.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace simclr {
@@ -28,6 +29,11 @@ absl::StatusOr<int> PickUnusedLoopbackPort() {
   }
   ::close(fd);
   return static_cast<int>(ntohs(address.sin_port));
+}
+
+bool IsLoopbackHost(absl::string_view host) {
+  return host == "localhost" || absl::StartsWith(host, "127.") || host == "::1" ||
+         host == "[::1]";
 }
 
 }  // namespace simclr
