@@ -513,6 +513,7 @@ absl::StatusOr<v1::ReportProgressResponse> Coordinator::ReportProgress(
   v1::Job* job = LookupById(job_id);
   if (job == nullptr || job->state() != v1::RUNNING || job->attempts() != attempt ||
       registry_.TaskOf(r.worker_id()) != r.task_id()) {
+    if (observer_ != nullptr) observer_->OnStaleReport();
     response.set_cancelled(true);
     return response;
   }
@@ -550,6 +551,7 @@ absl::Status Coordinator::CompleteTask(const v1::CompleteTaskRequest& r) {
   v1::Job* job = LookupById(job_id);
   if (!was_current || job == nullptr || job->state() != v1::RUNNING || job->attempts() != attempt) {
     // A stale attempt (cancelled, or restarted): the worker is free again.
+    if (observer_ != nullptr) observer_->OnStaleReport();
     registry_.Release(r.worker_id(), r.task_id());
     return Schedule();
   }

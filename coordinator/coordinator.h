@@ -74,6 +74,9 @@ class CoordinatorObserver {
   virtual ~CoordinatorObserver() = default;
   virtual void OnTransition(const v1::Job& job, v1::JobState from) = 0;
   virtual void OnRestart(const v1::Job& job) = 0;
+  // A worker reported for an attempt that is no longer current (cancelled,
+  // restarted, or never its own); the report changed nothing.
+  virtual void OnStaleReport() = 0;
 };
 
 // Thread-safe: every public method may be called from any thread.

@@ -116,6 +116,12 @@ CoordinatorMetrics::CoordinatorMetrics(prometheus::Registry& registry, const Clo
                       .Name("simclr_coordinator_queue_wait_seconds")
                       .Help("Time from QUEUED to RUNNING, by kind.")
                       .Register(registry)),
+      stale_reports_(prometheus::BuildCounter()
+                         .Name("simclr_coordinator_stale_reports_total")
+                         .Help("Worker reports refused because their attempt is no longer "
+                               "current (attempt fencing).")
+                         .Register(registry)
+                         .Add({})),
       rpc_(registry),
       state_(std::make_shared<StateCollector>(clock)) {
   for (const char* kind : kKinds) {
@@ -154,5 +160,7 @@ void CoordinatorMetrics::OnTransition(const v1::Job& job, v1::JobState from) {
 void CoordinatorMetrics::OnRestart(const v1::Job& job) {
   restarts_.Add({{"kind", job.spec().kind()}}).Increment();
 }
+
+void CoordinatorMetrics::OnStaleReport() { stale_reports_.Increment(); }
 
 }  // namespace simclr::coordinator

@@ -33,6 +33,7 @@ class CoordinatorMetrics final : public CoordinatorObserver {
 
   void OnTransition(const v1::Job& job, v1::JobState from) override;
   void OnRestart(const v1::Job& job) override;
+  void OnStaleReport() override;
 
   // simclr_coordinator_jobs, _workers, _worker_heartbeat_age_seconds.
   std::shared_ptr<prometheus::Collectable> StateCollectable();
@@ -48,6 +49,7 @@ class CoordinatorMetrics final : public CoordinatorObserver {
   prometheus::Family<prometheus::Counter>& attempt_failures_;
   prometheus::Family<prometheus::Counter>& restarts_;
   prometheus::Family<prometheus::Histogram>& queue_wait_;
+  prometheus::Counter& stale_reports_;
   RpcMetrics rpc_;
   std::shared_ptr<StateCollector> state_;
 };

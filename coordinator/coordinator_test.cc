@@ -411,5 +411,49 @@ TEST_F(CoordinatorTest, ACoordinatorRestartSpendsNoRestart) {
   EXPECT_EQ(job.restarts(), 1);
 }
 
+// Found by reading the code: stale reports were refused, but nothing counted
+// them, so a partitioned old gang went unseen.
+TEST(CoordinatorFencingTest, AReportFromAnOldAttemptChangesNothingAndIsCounted) {
+  struct CountingObserver final : CoordinatorObserver {
+    void OnTransition(const v1::Job&, v1::JobState) override {}
+    void OnRestart(const v1::Job&) override {}
+    void OnStaleReport() override { ++stale; }
+    int stale = 0;
+  } observer;
+  FakeClock clock;
+  InMemoryJobStore store;
+  auto c = Coordinator::Create(CoordinatorOptions{}, &store, &clock, &observer);
+  ASSERT_TRUE(c.ok());
+  Coordinator& coordinator = **c;
+  v1::JobSpec spec = Spec("pre", "pretrain");
+  spec.set_max_restarts(1);
+  const std::string id = (*coordinator.SubmitJobs({spec}))[0];
+  v1::RegisterWorkerRequest r;
+  r.set_collective_address("127.0.0.1:1");
+  const std::string w = coordinator.RegisterWorker(r)->worker_id();
+  v1::CompleteTaskRequest fail;
+  fail.set_worker_id(w);
+  fail.set_task_id(id + ".1");
+  fail.set_reason("lost a peer");
+  ASSERT_TRUE(coordinator.CompleteTask(fail).ok());  // attempt 2 starts
+  ASSERT_EQ(coordinator.GetJob(id)->attempts(), 2);
+
+  v1::CompleteTaskRequest stale;  // attempt 1 claims success late
+  stale.set_worker_id(w);
+  stale.set_task_id(id + ".1");
+  stale.set_success(true);
+  stale.set_checkpoint("/elsewhere/ckpt-9.simclr");
+  ASSERT_TRUE(coordinator.CompleteTask(stale).ok());
+  v1::ReportProgressRequest progress;
+  progress.set_worker_id(w);
+  progress.set_task_id(id + ".1");
+  progress.set_checkpoint("/elsewhere/ckpt-10.simclr");
+  EXPECT_TRUE(coordinator.ReportProgress(progress)->cancelled());
+  EXPECT_EQ(observer.stale, 2);
+  const v1::Job job = *coordinator.GetJob(id);
+  EXPECT_EQ(job.state(), v1::RUNNING);
+  EXPECT_EQ(job.checkpoint(), "");
+}
+
 }  // namespace
 }  // namespace simclr::coordinator
