@@ -201,6 +201,8 @@ View MessageView(const Message& message) {
 View JobView(const v1::Job& job) {
   View workers = View::List();
   for (const std::string& id : job.workers()) workers.Append(View::String(id));
+  View avoided = View::List();
+  for (const std::string& id : job.avoided_workers()) avoided.Append(View::String(id));
   View progress = View::Object();
   progress.Set("step", View::Number(job.progress().step()))
       .Set("total_steps", View::Number(job.progress().total_steps()))
@@ -226,6 +228,7 @@ View JobView(const v1::Job& job) {
       .Set("world_size",
            View::Number(spec.has_world_size() ? spec.world_size() : 1))
       .Set("workers", std::move(workers))
+      .Set("avoided_workers", std::move(avoided))
       .Set("progress", std::move(progress))
       .Set("metrics", std::move(metrics))
       .Set("priority", View::Number(spec.priority()))

@@ -84,6 +84,7 @@ TEST(JobViewTest, JsonOfAJobHasEveryFieldOfTheContract) {
     "w-a",
     "w-b"
   ],
+  "avoided_workers": [],
   "progress": {
     "step": 4,
     "total_steps": 8,

@@ -578,7 +578,7 @@ absl::Status Coordinator::CompleteTask(const v1::CompleteTaskRequest& r) {
                              r.reason().empty() ? "no reason given"
                                                 : Truncate(r.reason(), options_.max_reason_bytes),
                              r.permanent() ? " (a retry cannot fix this: not restarted)" : ""),
-                r.permanent());
+                r.worker_id(), r.permanent());
   }
   ResolveDependents(change);
   RETURN_IF_ERROR(change.Commit());
@@ -634,7 +634,7 @@ void Coordinator::FailGangsWithDeadMembers(Change& change) {
       } else {
         continue;
       }
-      FailAttempt(change, change.Stage(job_id), absl::StrCat("worker ", worker, " ", why));
+      FailAttempt(change, change.Stage(job_id), absl::StrCat("worker ", worker, " ", why), worker);
       break;
     }
   }
@@ -642,9 +642,14 @@ void Coordinator::FailGangsWithDeadMembers(Change& change) {
 }
 
 void Coordinator::FailAttempt(Change& change, v1::Job& job, const std::string& reason,
-                              bool permanent) {
+                              const std::string& culprit, bool permanent) {
   completed_ranks_.erase(job.id());
   job.clear_workers();
+  const auto& avoided = job.avoided_workers();
+  if (!culprit.empty() && std::find(avoided.begin(), avoided.end(), culprit) == avoided.end() &&
+      avoided.size() < 16) {
+    job.add_avoided_workers(culprit);
+  }
   if (!permanent && job.restarts() < job.spec().max_restarts()) {
     job.set_restarts(job.restarts() + 1);
     job.set_state(v1::QUEUED);

@@ -162,8 +162,10 @@ class Coordinator {
   absl::Status Schedule() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends the current attempt of a RUNNING job: cancels its other ranks and
   // requeues the job or fails it (staged in `change`).
+  // `culprit`: the worker whose failure ended the attempt ("" if none), which
+  // the next attempt avoids when it can.
   void FailAttempt(Change& change, v1::Job& job, const std::string& reason,
-                   bool permanent = false)
+                   const std::string& culprit, bool permanent = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves PENDING children of finished jobs forward (staged in `change`).
   void ResolveDependents(Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -455,5 +455,19 @@ TEST(CoordinatorFencingTest, AReportFromAnOldAttemptChangesNothingAndIsCounted) 
   EXPECT_EQ(job.checkpoint(), "");
 }
 
+TEST_F(CoordinatorTest, TheNextAttemptAvoidsTheWorkerThatFailed) {
+  v1::JobSpec spec = Spec("pre", "pretrain");
+  spec.set_max_restarts(1);
+  const std::string id = Submit({spec})[0];
+  const std::string bad = AddWorker(7001);
+  const std::string good = AddWorker(7002);
+  ASSERT_EQ(Get(id).workers(0), bad);  // registration order
+  ASSERT_TRUE(Complete(bad, id + ".1", false, "", "collective port taken").ok());
+  const v1::Job job = Get(id);
+  EXPECT_EQ(job.attempts(), 2);
+  EXPECT_THAT(job.workers(), ElementsAre(good));
+  EXPECT_THAT(job.avoided_workers(), ElementsAre(bad));
+}
+
 }  // namespace
 }  // namespace simclr::coordinator

@@ -32,7 +32,6 @@ SchedulingDecision PlaceGangs(const std::vector<const v1::Job*>& queued,
 
   std::map<std::string, std::vector<std::string>> free;  // device -> idle ids
   for (const v1::Worker* w : idle_workers) free[w->device_kind()].push_back(w->id());
-  std::map<std::string, size_t> next_free;  // device -> first unused index
   std::set<std::string> blocked_devices;
 
   SchedulingDecision decision;
@@ -52,18 +51,26 @@ SchedulingDecision PlaceGangs(const std::vector<const v1::Job*>& queued,
           {job->id(), absl::StrCat("waiting behind an earlier job for ", device, " workers")});
       continue;
     }
-    const std::vector<std::string>& ids = free[device];
-    size_t& next = next_free[device];
-    if (ids.size() - next < static_cast<size_t>(want)) {
+    std::vector<std::string>& ids = free[device];
+    if (ids.size() < static_cast<size_t>(want)) {
       blocked_devices.insert(device);
       decision.waiting.push_back(
           {job->id(), absl::StrCat("waiting for ", want, " idle ", device, " workers; ",
-                                   ids.size() - next, " idle")});
+                                   ids.size(), " idle")});
       continue;
     }
-    GangPlacement placement{job->id(), {}};
-    for (int rank = 0; rank < want; ++rank) placement.worker_ids.push_back(ids[next++]);
-    decision.placements.push_back(std::move(placement));
+    // The workers an earlier attempt failed on go last.
+    const std::set<std::string> avoided(job->avoided_workers().begin(),
+                                        job->avoided_workers().end());
+    std::vector<std::string> candidates = ids;
+    std::stable_partition(candidates.begin(), candidates.end(),
+                          [&](const std::string& id) { return avoided.count(id) == 0; });
+    candidates.resize(want);
+    const std::set<std::string> taken(candidates.begin(), candidates.end());
+    ids.erase(std::remove_if(ids.begin(), ids.end(),
+                             [&](const std::string& id) { return taken.count(id) > 0; }),
+              ids.end());
+    decision.placements.push_back(GangPlacement{job->id(), std::move(candidates)});
   }
   return decision;
 }

@@ -89,5 +89,25 @@ TEST(SchedulerTest, AGangLargerThanTheClusterDoesNotBlockOthers) {
   EXPECT_THAT(d.waiting[0].reason, HasSubstr("waiting for 8 cpu workers; 1 registered"));
 }
 
+// Found by reading the code: a failing worker (its collective port taken,
+// say) was picked again for every restart, gangs going to idle workers in
+// registration order.
+TEST(SchedulerTest, AWorkerAnEarlierAttemptFailedOnGoesLast) {
+  std::vector<v1::Job> jobs = {Queued("j-1", 2, 0, 10), Queued("j-2", 1, 0, 20)};
+  jobs[0].add_avoided_workers("w-1");
+  std::vector<v1::Worker> workers = {Idle("w-1"), Idle("w-2"), Idle("w-3")};
+  SchedulingDecision d = PlaceGangs(Ptrs(jobs), Ptrs(workers), {{"cpu", 3}});
+  ASSERT_EQ(d.placements.size(), 2u);
+  EXPECT_THAT(d.placements[0].worker_ids, ElementsAre("w-2", "w-3"));
+  EXPECT_THAT(d.placements[1].worker_ids, ElementsAre("w-1"));  // fine for another job
+
+  // With no other idle worker, the avoided one is used rather than waiting.
+  std::vector<v1::Worker> two = {Idle("w-1"), Idle("w-2")};
+  SchedulingDecision only = PlaceGangs(Ptrs(std::vector<v1::Job>{jobs[0]}), Ptrs(two),
+                                       {{"cpu", 2}});
+  ASSERT_EQ(only.placements.size(), 1u);
+  EXPECT_THAT(only.placements[0].worker_ids, ElementsAre("w-2", "w-1"));
+}
+
 }  // namespace
 }  // namespace simclr::coordinator
