@@ -9,7 +9,7 @@
 //       why the device cannot be used (exit code 2)
 //
 // SIGTERM asks the task to stop: the gang agrees to stop at the next step and
-// rank 0 writes a checkpoint there. Exit code 0 when the task succeeded, 1
+// rank 0 writes a checkpoint there; before the first step it ends at once. Exit code 0 when the task succeeded, 1
 // when it failed (the reason went to the agent), 2 for bad usage.
 #include <stdlib.h>
 #include <unistd.h>
@@ -137,6 +137,17 @@ int main(int argc, char** argv) {
   absl::Notification cancel;
   simclr::NotifyOnShutdownSignal(&cancel);
   simclr::worker::EventSink events(simclr::worker::kTrainerEventsFd, &cancel);
+  // A stop request before the first step (the trainer still loading data or
+  // waiting at the rendezvous for a peer that is gone) has nothing to save
+  // and no step to agree on: end at once rather than at the rendezvous
+  // timeout. After it, the gang's per-step vote stops every rank together.
+  std::thread([&cancel, &events] {
+    cancel.WaitForNotification();
+    if (events.stepped()) return;
+    events.Finish(absl::CancelledError("stopped before the first step"));
+    std::fflush(stderr);
+    _exit(1);
+  }).detach();
 
   simclr::worker::TrainingRunnerOptions options;
   options.device = index < 0 ? "cpu" : absl::StrCat("cuda:", index);
@@ -147,6 +158,10 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "simclr-trainer: %s %s\n", task.task_id().c_str(),
                result.ok() ? "succeeded" : result.status().ToString().c_str());
   events.Finish(result);
+  // Without destructors: the stop watcher still waits on `cancel`, and the
+  // result is out. (A throwaway process; LibTorch's and Gloo's static
+  // destructors have nothing left to do.)
+  std::fflush(stdout);
   std::fflush(stderr);
-  return result.ok() ? 0 : 1;
+  _exit(result.ok() ? 0 : 1);
 }

@@ -31,6 +31,7 @@ void EventSink::Report(const v1::Progress& progress, const std::map<std::string,
 }
 
 void EventSink::OnStep(const TaskLabels&, const StepStats& stats) {
+  stepped_ = true;
   TrainerEvent event;
   StepEvent& s = *event.mutable_step();
   s.set_step(stats.step);

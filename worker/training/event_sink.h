@@ -44,11 +44,16 @@ class EventSink final : public TaskContext, public TrainingObserver {
   // The last event: how the task ended.
   void Finish(const absl::StatusOr<TaskResult>& result);
 
+  // True once a training step was reported: before that, a stop request has
+  // nothing to save and ends the trainer at once.
+  bool stepped() const { return stepped_.load(); }
+
  private:
   void Send(const TrainerEvent& event);
 
   EventWriter writer_;
   const absl::Notification* const cancel_;
+  std::atomic<bool> stepped_{false};
   absl::Notification stop_alive_;
   std::thread alive_;
 };
