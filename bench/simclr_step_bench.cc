@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
@@ -52,6 +53,8 @@ ABSL_FLAG(int, threads, 2, "intra-op threads (CPU)");
 ABSL_FLAG(int, warmup, 3, "untimed steps first");
 ABSL_FLAG(int, steps, 10, "timed steps; the median is reported");
 ABSL_FLAG(int, seed, 0, "seed for weights and views");
+ABSL_FLAG(bool, cudnn_benchmark, false,
+          "let cuDNN time its algorithms for the fixed shapes (CUDA)");
 
 namespace simclr::bench {
 namespace {
@@ -133,6 +136,7 @@ absl::StatusOr<BenchOptions> OptionsFromFlags() {
           "--device=cuda, but this LibTorch sees no CUDA device");
     }
     options.device = torch::Device(torch::kCUDA, 0);
+    at::globalContext().setBenchmarkCuDNN(absl::GetFlag(FLAGS_cudnn_benchmark));
   } else if (device != "cpu") {
     return absl::InvalidArgumentError(
         absl::StrCat("--device is \"", device, "\"; expected cpu or cuda"));

@@ -2,8 +2,9 @@
 """Summarises interleaved benchmark runs: reads the "RESULT {json}" lines that
 bench/simclr_step_bench and bench/reference/simclr_step_pytorch.py print,
 groups them by configuration, and prints per configuration the median over
-rounds of each implementation's images/s and the ratio C++ / PyTorch
-(above 1: the C++ step is faster).
+rounds of each implementation's images/s and the ratio of C++ to each other
+implementation (above 1: the C++ step is faster): ratio_cpp_over_pytorch
+(eager) and, where it ran, ratio_cpp_over_pytorch_compile.
 
 Usage: summarize.py RESULTS_FILE [--json OUT_FILE]
 """
@@ -13,6 +14,7 @@ import json
 import statistics
 import sys
 
+IMPLS = ("cpp", "pytorch", "pytorch_compile")
 CONFIG_KEYS = ("device", "depth", "width", "image_size", "channels", "batch",
                "precision", "channels_last", "threads")
 
@@ -42,10 +44,15 @@ def summarize(runs):
                 "images_per_s": ips,
                 "torch": impl_runs[0]["torch"],
             }
-        if "cpp" in row and "pytorch" in row:
-            row["ratio_cpp_over_pytorch"] = (
-                row["cpp"]["median_images_per_s"] /
-                row["pytorch"]["median_images_per_s"])
+            first = [r["first_step_s"] for r in impl_runs
+                     if r.get("first_step_s") is not None]
+            if first:
+                row[impl]["median_first_step_s"] = statistics.median(first)
+        for other in by_impl:
+            if other != "cpp" and "cpp" in by_impl:
+                row["ratio_cpp_over_" + other] = (
+                    row["cpp"]["median_images_per_s"] /
+                    row[other]["median_images_per_s"])
         rows.append(row)
     return rows
 
@@ -68,14 +75,15 @@ def main(argv):
         return 1
     for row in rows:
         print(describe(row))
-        for impl in ("cpp", "pytorch"):
+        for impl in IMPLS:
             if impl in row:
                 r = row[impl]
-                print("  %-8s median %8.1f images/s over %d rounds %s" %
+                print("  %-15s median %8.1f images/s over %d rounds %s" %
                       (impl, r["median_images_per_s"], r["rounds"],
                        [round(x, 1) for x in r["images_per_s"]]))
-        if "ratio_cpp_over_pytorch" in row:
-            print("  C++/PyTorch: %.3f" % row["ratio_cpp_over_pytorch"])
+        for impl in IMPLS[1:]:
+            if "ratio_cpp_over_" + impl in row:
+                print("  C++/%s: %.3f" % (impl, row["ratio_cpp_over_" + impl]))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=2)

@@ -64,6 +64,17 @@ if(SIMCLR_NCCL_ENABLED)
       "SIMCLR_WITH_NCCL=${SIMCLR_WITH_NCCL}, but this LibTorch has no CUDA "
       "library (torch_cuda)")
   endif()
+  # c10d's NCCL header includes <nccl.h>. A pip LibTorch does not carry it in
+  # its own include directories: it comes with the nvidia-nccl wheel beside
+  # torch (site-packages/nvidia/nccl/include), or with the CUDA toolkit.
+  find_path(SIMCLR_NCCL_INCLUDE_DIR nccl.h
+    HINTS "${Torch_DIR}/../../../../nvidia/nccl/include" ENV NCCL_INCLUDE_DIR
+          /usr/local/cuda/include)
+  if(SIMCLR_NCCL_INCLUDE_DIR)
+    target_include_directories(simclr_ext_torch SYSTEM INTERFACE
+                               "${SIMCLR_NCCL_INCLUDE_DIR}")
+  endif()
+  message(STATUS "simclr: nccl.h in ${SIMCLR_NCCL_INCLUDE_DIR}")
   # USE_C10D_NCCL is what c10d's own headers and model/distributed test;
   # SIMCLR_WITH_NCCL names the choice in our code.
   target_compile_definitions(simclr_ext_torch INTERFACE USE_C10D_NCCL

@@ -17,7 +17,11 @@
 # torch.utils.cmake_prefix_path], SIMCLR_DEPS_PREFIX [build/gpu-deps],
 # BUILD_DIR [build/gpu], JOBS [nproc], DEVICE [cuda], DEPTH [50], WIDTH [1],
 # IMAGE_SIZE [224], CHANNELS [3], BATCH [128], PRECISION [bf16],
-# CHANNELS_LAST [1], ROUNDS [3], STEPS [20], WARMUP [5], THREADS [nproc].
+# CHANNELS_LAST [1], CUDNN_BENCHMARK [1 on cuda: both sides let cuDNN time
+# its algorithms], ROUNDS [3], STEPS [20], WARMUP [5], THREADS [nproc],
+# COMPILE [0: 1 adds torch.compile as a third implementation, each run cut
+# off after COMPILE_TIMEOUT seconds [150] and dropped for the later rounds
+# once it is].
 # DEVICE=cpu with a small configuration exercises the script without a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,12 +36,15 @@ build_dir=${BUILD_DIR:-build/gpu}
 jobs=${JOBS:-$(nproc)}
 device=${DEVICE:-cuda}
 rounds=${ROUNDS:-3}
+compile=${COMPILE:-0}
+compile_timeout=${COMPILE_TIMEOUT:-150}
 config=(--depth="${DEPTH:-50}" --width="${WIDTH:-1}"
         --image_size="${IMAGE_SIZE:-224}" --channels="${CHANNELS:-3}"
         --batch="${BATCH:-128}" --precision="${PRECISION:-bf16}"
         --device="$device" --threads="${THREADS:-$(nproc)}"
         --steps="${STEPS:-20}" --warmup="${WARMUP:-5}")
 if [[ ${CHANNELS_LAST:-1} == 1 ]]; then config+=(--channels_last); fi
+if [[ $device == cuda && ${CUDNN_BENCHMARK:-1} == 1 ]]; then config+=(--cudnn_benchmark); fi
 
 echo "== machine"
 date -u
@@ -98,11 +105,18 @@ results=$out/results.jsonl
 : >"$results"
 for round in $(seq 1 "$rounds"); do
   if ((round % 2 == 1)); then order="cpp pytorch"; else order="pytorch cpp"; fi
+  [[ $compile == 1 ]] && order="$order pytorch_compile"
   for impl in $order; do
     if [[ $impl == cpp ]]; then
       line=$("$bin" "${config[@]}")
-    else
+    elif [[ $impl == pytorch ]]; then
       line=$("$python" bench/reference/simclr_step_pytorch.py "${config[@]}")
+    elif ! line=$(timeout "$compile_timeout" "$python" bench/reference/simclr_step_pytorch.py \
+                    "${config[@]}" --compile 2>"$out/compile-round-$round.log"); then
+      echo "round $round: torch.compile failed or ran past $compile_timeout s" \
+           "(see compile-round-$round.log); dropped for later rounds"
+      compile=0
+      continue
     fi
     echo "round $round: $(grep -v '^RESULT ' <<<"$line")"
     grep '^RESULT ' <<<"$line" >>"$results"

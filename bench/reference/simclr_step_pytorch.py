@@ -11,7 +11,10 @@ NT-Xent at temperature 0.1 with the self-similarity masked, backward, and a
 LARS update (momentum 0.9, eta 0.001, weight decay 1e-6; BN parameters and
 biases excluded from decay and trust-ratio adaptation). Augmentation is
 excluded: the views are fixed random tensors. bf16 means autocast to
-bfloat16, as the C++ benchmark does.
+bfloat16, as the C++ benchmark does. --compile runs the network through
+torch.compile (PyTorch 2.x; the loss and the LARS update stay eager) and
+reports the time of the first step, which includes compiling, as
+first_step_s.
 
 Flags match bench/simclr_step_bench. Prints a summary and a line
 "RESULT {json}" with the median step time over --steps after --warmup.
@@ -193,6 +196,10 @@ def main(argv):
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cudnn_benchmark", action="store_true",
+                        help="let cuDNN time its algorithms (CUDA)")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the network (PyTorch 2.x)")
     args = parser.parse_args(argv)
     if args.batch < 2 or args.steps < 1 or args.warmup < 0:
         parser.error("need --batch >= 2, --steps >= 1, --warmup >= 0")
@@ -202,6 +209,7 @@ def main(argv):
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device=cuda, but torch sees no CUDA device")
 
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     torch.manual_seed(args.seed)
     memory_format = (torch.channels_last if args.channels_last
                      else torch.contiguous_format)
@@ -209,6 +217,11 @@ def main(argv):
     net = net.to(device).to(memory_format=memory_format).train()
     parameters = sum(p.numel() for p in net.parameters())
     lars = Lars([p for p in net.parameters() if p.requires_grad])
+    model = net
+    if args.compile:
+        if not hasattr(torch, "compile"):
+            parser.error("--compile needs PyTorch 2.x; this is " + torch.__version__)
+        model = torch.compile(net)
     lr = 0.3 * args.batch / 256
     views = torch.randn(2 * args.batch, args.channels, args.image_size,
                         args.image_size, device=device).contiguous(
@@ -218,7 +231,7 @@ def main(argv):
         lars.zero_grad()
         with torch.autocast(device.type, dtype=torch.bfloat16,
                             enabled=args.precision == "bf16"):
-            z1, z2 = net(views).chunk(2, 0)
+            z1, z2 = model(views).chunk(2, 0)
             loss, _ = nt_xent(z1, z2)
         loss.backward()
         lars.step(lr)
@@ -229,8 +242,13 @@ def main(argv):
             torch.cuda.synchronize()
 
     loss = float("nan")
-    for _ in range(args.warmup):
+    first_step_s = None
+    for i in range(args.warmup):
+        start = time.perf_counter()
         loss = step()
+        if i == 0:
+            sync()
+            first_step_s = time.perf_counter() - start
     sync()
     times = []
     for _ in range(args.steps):
@@ -240,23 +258,26 @@ def main(argv):
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
     ips = args.batch / median
-    print("PyTorch eager %s: ResNet-%d w%g %dx%dx%d batch %d %s%s on %s, "
+    impl = "pytorch_compile" if args.compile else "pytorch"
+    print("PyTorch %s %s: ResNet-%d w%g %dx%dx%d batch %d %s%s on %s, "
           "%d threads: median step %.4f s (min %.4f, max %.4f) = %.1f images/s "
           "(%.1f views/s), loss %.4f" %
-          (torch.__version__, args.depth, args.width, args.image_size,
+          ("compiled" if args.compile else "eager", torch.__version__,
+           args.depth, args.width, args.image_size,
            args.image_size, args.channels, args.batch, args.precision,
            " channels_last" if args.channels_last else "", device,
            torch.get_num_threads(), median, min(times), max(times), ips,
            2 * ips, loss))
     print("RESULT " + json.dumps({
-        "impl": "pytorch", "torch": torch.__version__, "depth": args.depth,
+        "impl": impl, "torch": torch.__version__, "depth": args.depth,
         "width": args.width, "sk_ratio": 0.0, "image_size": args.image_size,
         "channels": args.channels, "batch": args.batch,
         "precision": args.precision, "channels_last": args.channels_last,
         "device": str(device), "threads": torch.get_num_threads(),
         "steps": args.steps, "parameters": parameters,
         "median_step_s": round(median, 6), "images_per_s": round(ips, 3),
-        "loss": round(loss, 6)}))
+        "loss": round(loss, 6),
+        "first_step_s": None if first_step_s is None else round(first_step_s, 3)}))
     return 0
 
 

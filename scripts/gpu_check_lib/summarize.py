@@ -38,7 +38,7 @@ def race_rows(out, peak_tflops):
     rows = load_json(os.path.join(out, "race", "summary.json")) or []
     for row in rows:
         r50 = row["depth"] == 50 and row["width"] == 1 and row["image_size"] == 224
-        for impl in ("cpp", "pytorch"):
+        for impl in ("cpp", "pytorch", "pytorch_compile"):
             if impl in row and r50:
                 views = 2 * row[impl]["median_images_per_s"]
                 row[impl]["mfu"] = views * R50_GFLOP_PER_VIEW / (peak_tflops * 1000)
