@@ -70,6 +70,8 @@ if [[ -d $deps/usr ]]; then
     cmake_args+=(-Dabsl_DIR="$deps/usr/lib/x86_64-linux-gnu/cmake/absl")
   fi
   export LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export PKG_CONFIG_LIBDIR="$deps/usr/lib/x86_64-linux-gnu/pkgconfig:$deps/usr/share/pkgconfig"
+  export PKG_CONFIG_SYSROOT_DIR="$deps"
   echo "dependencies prefix: $deps"
 else
   echo "no dependencies prefix at $deps: relying on installed Abseil"
