@@ -9,11 +9,17 @@
 
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/exception.h>
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+// A pip LibTorch (2.11 seen) ships ProcessGroupGloo.hpp without the Gloo
+// headers it includes: its Gloo backend cannot be constructed from C++, and
+// such a build runs NCCL gangs only. Debian's LibTorch has both.
+#if __has_include(<gloo/algorithm.h>)
+#define SIMCLR_HAVE_GLOO 1
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
 #include <torch/version.h>
 #if TORCH_VERSION_MAJOR >= 2
@@ -87,6 +93,13 @@ absl::Status Validate(const ProcessGroupOptions& options) {
     return absl::UnimplementedError(
         "ProcessGroupOptions.backend is \"nccl\", but this build's LibTorch "
         "has no NCCL");
+  }
+#endif
+#ifndef SIMCLR_HAVE_GLOO
+  if (options.backend == "gloo") {
+    return absl::UnimplementedError(
+        "ProcessGroupOptions.backend is \"gloo\", but this build's LibTorch "
+        "ships no Gloo headers (CPU gangs need one that does, e.g. Debian's)");
   }
 #endif
   return absl::OkStatus();
@@ -191,6 +204,7 @@ absl::StatusOr<c10::intrusive_ptr<c10d::ProcessGroup>> CreateProcessGroup(
       c10::make_intrusive<c10d::PrefixStore>(options.prefix, store);
 
   try {
+#ifdef SIMCLR_HAVE_GLOO
     if (options.backend == "gloo") {
       auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
       gloo_options->threads = 2;
@@ -217,6 +231,7 @@ absl::StatusOr<c10::intrusive_ptr<c10d::ProcessGroup>> CreateProcessGroup(
               prefixed, options.rank, options.world_size, gloo_options));
 #endif
     }
+#endif  // SIMCLR_HAVE_GLOO
 #ifdef USE_C10D_NCCL
     auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
     nccl_options->timeout = timeout;
