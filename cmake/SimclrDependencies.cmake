@@ -153,8 +153,17 @@ target_link_libraries(simclr_ext_lib_pthread INTERFACE Threads::Threads)
 # build time; in a carried prefix they need its libraries on the loader path.
 find_package(Protobuf QUIET)
 if(Protobuf_FOUND)
+  # By path, not through protobuf::libprotobuf: a pip LibTorch's CMake config
+  # defines that target itself, empty (its protobuf is linked in statically),
+  # and FindProtobuf then leaves it so.
+  set(_simclr_protobuf_library "${Protobuf_LIBRARY_RELEASE}")
+  if(NOT _simclr_protobuf_library)
+    set(_simclr_protobuf_library "${Protobuf_LIBRARY}")
+  endif()
   add_library(simclr_ext_protobuf INTERFACE)
-  target_link_libraries(simclr_ext_protobuf INTERFACE protobuf::libprotobuf)
+  target_link_libraries(simclr_ext_protobuf INTERFACE "${_simclr_protobuf_library}"
+                        Threads::Threads)
+  target_include_directories(simclr_ext_protobuf SYSTEM INTERFACE "${Protobuf_INCLUDE_DIR}")
   set(SIMCLR_PROTOC "${Protobuf_PROTOC_EXECUTABLE}")
   get_filename_component(_simclr_protoc_lib "${Protobuf_LIBRARY}" DIRECTORY)
   set(SIMCLR_PROTOC_LIBRARY_PATH "${_simclr_protoc_lib}")
