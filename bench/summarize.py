@@ -28,10 +28,19 @@ def load(path):
     return runs
 
 
+def config_key(run):
+    """The configuration a run measured; "cuda:0" and "cuda", 1 and 1.0 are
+    the same (the C++ and Python sides print them differently)."""
+    values = dict((k, run[k]) for k in CONFIG_KEYS)
+    values["device"] = str(values["device"]).split(":")[0]
+    values["width"] = float(values["width"])
+    return tuple(values[k] for k in CONFIG_KEYS)
+
+
 def summarize(runs):
     groups = {}
     for run in runs:
-        key = tuple(run[k] for k in CONFIG_KEYS)
+        key = config_key(run)
         groups.setdefault(key, {}).setdefault(run["impl"], []).append(run)
     rows = []
     for key, by_impl in groups.items():
