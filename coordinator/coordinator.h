@@ -18,6 +18,16 @@
 // it returns; if the store fails, the call fails and memory is unchanged.
 // A coordinator restarted with the same store requeues the jobs that were
 // RUNNING (their workers are told to stop when they re-register).
+//
+// NOTE [attempt fencing]
+// Attempt k's tasks are "<job id>.<k>"; a report of any other attempt is
+// refused (counted by CoordinatorObserver::OnStaleReport) and its task told
+// to stop. Attempt k writes only under <artifact_dir>/attempt-<k>/
+// (model/checkpoint/checkpoint_files.h), so a stale gang that still runs
+// never writes over the current one's files. The job's checkpoint, which the
+// next attempt and the jobs that depend on it start from, is set only from
+// the current attempt's reports: recording it is what promotes a checkpoint
+// to the job.
 #ifndef SIMCLR_COORDINATOR_COORDINATOR_H_
 #define SIMCLR_COORDINATOR_COORDINATOR_H_
 

@@ -54,6 +54,25 @@ def wait_until(predicate, timeout, what):
     raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
 
 
+def attempt_file(job, attempt, name):
+    """Where attempt `attempt` of `job` wrote `name` (a checkpoint, steps.jsonl,
+    rank-R.log): <artifact_dir>/attempt-<A>/<name>, as
+    model/checkpoint/checkpoint_files.h lays it out."""
+    return os.path.join(job["artifact_dir"], "attempt-%d" % attempt, name)
+
+
+def step_log(job):
+    """Rank 0's step log of every attempt of `job`, in attempt order: the steps
+    a restart replays appear again after the lines they replace."""
+    lines = []
+    for attempt in range(1, job["attempts"] + 1):
+        path = attempt_file(job, attempt, "steps.jsonl")
+        if os.path.exists(path):
+            with open(path) as f:
+                lines += [json.loads(line) for line in f if line.strip()]
+    return lines
+
+
 class Cluster:
     def __init__(self, workers=2, heartbeat="1s", state_dir=None, threads=1, worker_args=(),
                  coordinator_args=(), ctl_args=()):

@@ -3,13 +3,16 @@ coordinator loses no worker and restarts nothing; a second coordinator on the
 same state directory refuses to start. The SIGKILLed-worker restart is
 tests/restart_test.py, trainer faults tests/trainer_faults_test.py.
 """
+import errno
 import os
 import signal
 import subprocess
+import tempfile
 import time
 import unittest
 
-from cluster import Cluster, ClusterTestCase, free_port, runfile, wait_until
+from cluster import (Cluster, ClusterTestCase, attempt_file, free_port, runfile, step_log,
+                     wait_until)
 
 SPEC = """
 name: {name}
@@ -64,7 +67,7 @@ class FaultToleranceTest(ClusterTestCase):
         self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
         job = c.job("corrupt")
         self.assertEqual(job["attempts"], 2)
-        with open(os.path.join(job["artifact_dir"], "logs", "attempt-2", "rank-0.log")) as f:
+        with open(attempt_file(job, 2, "rank-0.log")) as f:
             log = f.read()
         self.assertIn("cannot resume from " + torn, log)
         resumed = log.split("resumes at step ")[1].split()
@@ -142,6 +145,80 @@ class HungWorkerTest(unittest.TestCase):
             self.assertIn(victim, [w["id"] for w in c.get("workers") if w["state"] == "LOST"])
             print("hung worker: second attempt after %.1f s, job done %.1f s after the stop"
                   % (detected, recovered))
+
+
+class FullDiskTest(unittest.TestCase):
+    """The artifact volume fills up mid-run (a tmpfs of its own, filled by a
+    file; the test is skipped where the sandbox does not allow mounting).
+    The attempt that cannot write fails with the cause, leaves no
+    half-written checkpoint, and the job continues from its recorded
+    checkpoint once there is space again, with the losses of a run that never
+    saw a full disk."""
+
+    def setUp(self):
+        self.volume = tempfile.mkdtemp(prefix="simclr-full-disk-", dir=os.environ.get("TEST_TMPDIR"))
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", self.volume],
+                                 capture_output=True, text=True)
+        if mounted.returncode != 0:
+            self.skipTest("cannot mount a tmpfs here: " + mounted.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", self.volume])
+
+    def fill(self):
+        """Writes a file until the volume is full; returns its path."""
+        path = os.path.join(self.volume, "filler")
+        with open(path, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * (1 << 20))
+                    f.flush()
+            except OSError as e:
+                self.assertEqual(e.errno, errno.ENOSPC)
+        return path
+
+    def test_a_full_disk_fails_the_attempt_cleanly_and_the_job_resumes(self):
+        with Cluster(workers=2, coordinator_args=["--artifact_dir=" + self.volume]) as c:
+            c.submit(SPEC.format(name="full", steps=40).replace("max_restarts: 0",
+                                                              "max_restarts: 3"))
+            job = wait_until(lambda: (lambda j: j if j["checkpoint"] and
+                                      j["progress"]["step"] >= 6 else None)(c.job("full")),
+                             180, "a checkpoint")
+            filler = self.fill()
+            filled = time.monotonic()
+            wait_until(lambda: (lambda j: j["attempts"] >= 2 or j["state"] != "RUNNING")(
+                c.job("full")), 120, "the attempt to fail")
+            detected = time.monotonic() - filled
+            os.remove(filler)
+            watched = c.watch("full", timeout=600)
+            recovered = time.monotonic() - filled
+            self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
+            job = c.job("full")
+            self.assertEqual(job["attempts"], 2, job["reason"])
+
+            # Nothing half-written was left, and attempt 2 resumed from the
+            # checkpoint the coordinator had recorded: it loaded.
+            leftovers = [f for a in (1, 2) for f in os.listdir(attempt_file(job, a, ""))
+                         if ".tmp." in f]
+            self.assertEqual(leftovers, [])
+            with open(attempt_file(job, 1, "rank-0.log")) as f:
+                self.assertIn("No space left on device", f.read())
+            with open(attempt_file(job, 2, "rank-0.log")) as f:
+                log = f.read()
+            self.assertNotIn("cannot resume", log)
+            resumed_at = int(log.split("resumes at step ")[1].split()[0])
+            log_lines = step_log(job)
+            attempt1 = [s["step"] for s in step_log(dict(job, attempts=1))]
+            print("full disk: attempt failed %.1f s after the disk filled, job done %.1f s after;"
+                  " %d steps redone" % (detected, recovered, max(attempt1) - resumed_at))
+
+            c.submit(SPEC.format(name="reference", steps=40))
+            self.assertEqual(c.watch("reference", timeout=600).returncode, 0, c.logs())
+            reference = {s["step"]: s for s in step_log(c.job("reference"))}
+            self.assertEqual(sorted({s["step"] for s in log_lines}), list(range(1, 41)))
+            for s in log_lines:
+                r = reference[s["step"]]
+                self.assertLess(abs(s["loss"] - r["loss"]), 1e-4 * abs(r["loss"]),
+                                "step %d: %r after the full disk, %r without" % (
+                                    s["step"], s["loss"], r["loss"]))
 
 
 if __name__ == "__main__":

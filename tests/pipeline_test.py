@@ -3,11 +3,10 @@ pretrain (world size 2) -> finetune on 10% of the labels -> distill, each
 checked through the metrics it reports; and a world_size-2 pretraining run
 that reproduces the world_size-1 run with the same global batch step for step.
 """
-import json
 import math
 import os
 
-from cluster import ClusterTestCase
+from cluster import ClusterTestCase, step_log
 
 PIPELINE = """
 name: pre
@@ -47,10 +46,6 @@ train: {{batch_size: 32, epochs: 1, max_steps: 5, temperature: 0.2, precision: f
 """
 
 
-def steps(job):
-    with open(os.path.join(job["artifact_dir"], "steps.jsonl")) as f:
-        return [json.loads(line) for line in f]
-
 
 class PipelineTest(ClusterTestCase):
     def test_pretrain_finetune_distill_report_their_metrics(self):
@@ -76,7 +71,7 @@ class PipelineTest(ClusterTestCase):
         self.assertEqual(ft["parent_id"], pre["id"])
         self.assertEqual(ft["spec"]["model"]["depth"], 18)  # inherited
         self.assertIn("teacher_agreement", kd["metrics"])
-        log = steps(pre)
+        log = step_log(pre)
         self.assertEqual([s["step"] for s in log], list(range(1, 7)))
 
     def test_world_size_two_reproduces_world_size_one(self):
@@ -85,7 +80,7 @@ class PipelineTest(ClusterTestCase):
         for name in ("same-1", "same-2"):
             watched = c.watch(name, timeout=600)
             self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
-        one, two = steps(c.job("same-1")), steps(c.job("same-2"))
+        one, two = step_log(c.job("same-1")), step_log(c.job("same-2"))
         self.assertEqual(len(one), 5)
         self.assertEqual(len(two), 5)
         for a, b in zip(one, two):

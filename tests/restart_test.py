@@ -3,11 +3,10 @@ size 2 job; the coordinator restarts the whole gang on the surviving
 workers from the latest checkpoint, and the resumed run repeats the steps
 after that checkpoint exactly (same weights, optimizer state, data order).
 """
-import json
 import os
 import unittest
 
-from cluster import Cluster, wait_until
+from cluster import Cluster, step_log, wait_until
 
 SPEC = """
 name: resilient
@@ -20,10 +19,6 @@ optimizer: {name: lars, base_lr: 1.0, warmup_epochs: 0}
 train: {batch_size: 32, epochs: 1, max_steps: 40, temperature: 0.2, seed: 9, checkpoint_every_steps: 4}
 """
 
-
-def steps(job):
-    with open(os.path.join(job["artifact_dir"], "steps.jsonl")) as f:
-        return [json.loads(line) for line in f]
 
 
 class RestartTest(unittest.TestCase):
@@ -43,7 +38,7 @@ class RestartTest(unittest.TestCase):
             self.assertNotIn(first["workers"][1], job["workers"])
             self.assertEqual(job["progress"]["step"], 40)
 
-            log = steps(job)
+            log = step_log(job)
             self.assertEqual(sorted({s["step"] for s in log}), list(range(1, 41)))
             # Where attempt 2 repeated steps, it started right after a
             # checkpoint, not from scratch.
@@ -57,7 +52,7 @@ class RestartTest(unittest.TestCase):
             # data order after the resume).
             c.submit(SPEC.replace("name: resilient", "name: reference"))
             self.assertEqual(c.watch("reference", timeout=600).returncode, 0, c.logs())
-            reference = {s["step"]: s for s in steps(c.job("reference"))}
+            reference = {s["step"]: s for s in step_log(c.job("reference"))}
             for s in log:
                 r = reference[s["step"]]
                 self.assertAlmostEqual(s["lr"], r["lr"], places=12)

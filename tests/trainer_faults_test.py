@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import unittest
 
-from cluster import Cluster, runfile, wait_until
+from cluster import Cluster, attempt_file, runfile, wait_until
 
 MODEL = "model: {depth: 18, width_multiplier: 0.125, proj_head_layers: 2, proj_dim: 16}\n"
 DATA = "data: {dataset: fashion-mnist, max_train_examples: 2048, max_test_examples: 128}\n"
@@ -89,7 +89,7 @@ class TrainerFaultsTest(unittest.TestCase):
         self.assertIn("out of memory", job["reason"])
         # The rank log holds the whole story; the reason only a short tail.
         self.assertLess(len(job["reason"]), 1000)
-        log = os.path.join(job["artifact_dir"], "logs", "attempt-1", "rank-0.log")
+        log = attempt_file(job, 1, "rank-0.log")
         with open(log, errors="replace") as f:
             self.assertIn("simclr-trainer: %s.1" % job["id"], f.read())
         self.assert_workers_survive_and_run("after-oom")
@@ -104,10 +104,10 @@ class TrainerFaultsTest(unittest.TestCase):
         # SIGTERM reached the trainers; they voted to stop at one step and
         # rank 0 wrote that step, though no periodic checkpoint was due.
         wait_until(lambda: all(w["state"] == "IDLE" for w in c.get("workers")), 60, "idle workers")
-        checkpoints = [f for f in os.listdir(job["artifact_dir"]) if f.startswith("ckpt-")]
+        checkpoints = [f for f in os.listdir(attempt_file(job, 1, "")) if f.startswith("ckpt-")]
         self.assertEqual(len(checkpoints), 1, checkpoints)
-        logs = [open(os.path.join(job["artifact_dir"], "logs", "attempt-1", "rank-%d.log" % r),
-                     errors="replace").read() for r in (0, 1)]
+        logs = [open(attempt_file(job, 1, "rank-%d.log" % r), errors="replace").read()
+                for r in (0, 1)]
         stops = [log.split("cancelled at step ")[1].split()[0] for log in logs]
         self.assertEqual(stops[0], stops[1])
         self.assertEqual(checkpoints[0], "ckpt-%s.simclr" % stops[0])

@@ -1,19 +1,53 @@
 #include "worker/agent.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "model/checkpoint/checkpoint_files.h"
 
 namespace simclr::worker {
+
+namespace {
+
+// Checkpoints of an attempt kept once one is acknowledged.
+constexpr int kCheckpointsKept = 3;
+// A report the coordinator did not answer is resent after this (or after
+// progress_interval, if longer).
+constexpr absl::Duration kResendBackoff = absl::Milliseconds(200);
+
+// Deletes the older checkpoints beside `recorded`, which the coordinator has
+// acknowledged (NOTE [checkpoint retention]). Failures are logged: a
+// checkpoint left behind costs disk, not correctness.
+void PruneCheckpoints(const std::string& recorded) {
+  const size_t slash = recorded.find_last_of('/');
+  if (slash == std::string::npos) return;
+  absl::Status pruned = model::KeepLastCheckpoints(recorded.substr(0, slash),
+                                                   kCheckpointsKept, recorded);
+  if (!pruned.ok() && !absl::IsNotFound(pruned)) {
+    std::fprintf(stderr, "simclr-worker: pruning checkpoints beside %s: %s\n", recorded.c_str(),
+                 pruned.ToString().c_str());
+  }
+}
+
+}  // namespace
 
 // The TaskContext of one task: a cancel flag, and progress reports that a
 // thread of their own sends, so that Report never waits on the coordinator
 // (a slow or absent coordinator must not stall a training step). Reports are
 // coalesced: the newest progress goes out at most every progress_interval,
 // and a new checkpoint at once.
+//
+// NOTE [checkpoint retention]: a checkpoint rides on every report until the
+// coordinator has acknowledged one that carries it, so a report lost while
+// the coordinator is away is made good by the next one. Only then are older
+// checkpoints of the attempt deleted (all but the newest
+// kCheckpointsKept, never the acknowledged one): the checkpoint the
+// coordinator has recorded, which the next attempt resumes from, always
+// exists, however long the coordinator was away.
 class Agent::Context final : public TaskContext {
  public:
   Context(Agent* agent, std::string worker_id, std::string task_id)
@@ -46,14 +80,17 @@ class Agent::Context final : public TaskContext {
     *pending_->mutable_progress() = progress;
     pending_->clear_metrics();
     for (const auto& [name, value] : metrics) (*pending_->mutable_metrics())[name] = value;
-    // A newer checkpoint supersedes one not yet sent: the coordinator needs
-    // only the latest.
-    if (!checkpoint.empty()) pending_->set_checkpoint(checkpoint);
+    // A newer checkpoint supersedes one not yet acknowledged: the
+    // coordinator needs only the latest.
+    if (!checkpoint.empty()) {
+      unacknowledged_checkpoint_ = checkpoint;
+      new_checkpoint_ = true;
+    }
     woken_ = true;
   }
 
-  // Sends what is pending and stops the sender. Called when the task ended,
-  // before its result is reported, so a last checkpoint is never lost.
+  // Sends what is pending (once more, if the coordinator is away) and stops
+  // the sender. Called when the task ended, before its result is reported.
   void Flush() {
     {
       absl::MutexLock lock(&mu_);
@@ -69,17 +106,36 @@ class Agent::Context final : public TaskContext {
     mu_.Lock();
     for (;;) {
       if (pending_.has_value()) {
-        const bool urgent = closing_ || !pending_->checkpoint().empty();
+        const bool urgent = closing_ || new_checkpoint_;
         const absl::Duration wait =
             urgent ? absl::ZeroDuration()
-                   : last_sent_ + agent_->options_.progress_interval - clock.Now();
+                   : std::max(last_sent_ + agent_->options_.progress_interval, resend_after_) -
+                         clock.Now();
         if (wait <= absl::ZeroDuration()) {
           v1::ReportProgressRequest request = std::move(*pending_);
           pending_.reset();
+          request.set_checkpoint(unacknowledged_checkpoint_);
+          new_checkpoint_ = false;
           last_sent_ = clock.Now();
+          const bool last = closing_;
           mu_.Unlock();
-          Send(request);
+          const bool acknowledged = Send(request);
           mu_.Lock();
+          if (acknowledged && !request.checkpoint().empty()) {
+            if (unacknowledged_checkpoint_ == request.checkpoint()) {
+              unacknowledged_checkpoint_.clear();
+            }
+            mu_.Unlock();
+            PruneCheckpoints(request.checkpoint());
+            mu_.Lock();
+          } else if (!acknowledged && !pending_.has_value() && !last) {
+            // Nothing newer to carry the checkpoint: resend this report
+            // after a pause.
+            pending_ = std::move(request);
+            resend_after_ = clock.Now() + std::max(agent_->options_.progress_interval,
+                                                   kResendBackoff);
+          }
+          if (last) break;
           continue;
         }
         woken_ = false;
@@ -94,10 +150,12 @@ class Agent::Context final : public TaskContext {
     mu_.Unlock();
   }
 
-  void Send(const v1::ReportProgressRequest& request) {
+  // True when the coordinator answered.
+  bool Send(const v1::ReportProgressRequest& request) {
     absl::StatusOr<v1::ReportProgressResponse> response =
         agent_->connection_->ReportProgress(request);
     if (response.ok() && response->cancelled()) Cancel("the coordinator cancelled the task");
+    return response.ok();
   }
 
   Agent* const agent_;
@@ -107,9 +165,12 @@ class Agent::Context final : public TaskContext {
   mutable absl::Mutex mu_;
   std::string cancel_reason_ ABSL_GUARDED_BY(mu_);
   std::optional<v1::ReportProgressRequest> pending_ ABSL_GUARDED_BY(mu_);
+  std::string unacknowledged_checkpoint_ ABSL_GUARDED_BY(mu_);
+  bool new_checkpoint_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_sent_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time resend_after_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::thread sender_;
 };
 
@@ -306,6 +367,8 @@ void Agent::RunTask(v1::TaskAssignment task, std::shared_ptr<Context> context) {
   if (!sent.ok()) {
     std::fprintf(stderr, "simclr-worker: could not report %s: %s\n", task.task_id().c_str(),
                  sent.ToString().c_str());
+  } else if (request.success() && !request.checkpoint().empty()) {
+    PruneCheckpoints(request.checkpoint());
   }
   absl::MutexLock lock(&mu_);
   task_done_ = true;

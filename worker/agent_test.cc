@@ -2,6 +2,9 @@
 #include "worker/agent.h"
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -14,16 +17,19 @@
 #include "coordinator/testing/in_memory_job_store.h"
 #include "coordinator/worker_service.h"
 #include "gtest/gtest.h"
+#include "model/checkpoint/checkpoint_files.h"
 #include "worker/coordinator_connection.h"
 
 namespace simclr::worker {
 namespace {
 
 // Runs until released (success) or cancelled; tells the test when it started.
+// With a script, runs that instead.
 class BlockingRunner final : public TaskRunner {
  public:
   absl::StatusOr<TaskResult> Run(const v1::TaskAssignment& task, TaskContext& context) override {
     task_ = task;
+    if (script) return script(context);
     v1::Progress progress;
     progress.set_step(1);
     progress.set_total_steps(2);
@@ -35,13 +41,15 @@ class BlockingRunner final : public TaskRunner {
     return TaskResult{"/ckpt/final", {{"top1", 0.5}}};
   }
 
+  std::function<absl::StatusOr<TaskResult>(TaskContext&)> script;
   v1::TaskAssignment task_;
   absl::Notification started_;
   absl::Notification release_;
 };
 
-// The real connection, except that ReportProgress waits while `hold` is set:
-// a coordinator too slow to answer.
+// The real connection, except that ReportProgress waits while `hold` is set
+// (a coordinator too slow to answer) and fails while `away` is set (a
+// coordinator that is down).
 class SlowReportsConnection final : public CoordinatorConnection {
  public:
   explicit SlowReportsConnection(std::unique_ptr<CoordinatorConnection> real)
@@ -57,6 +65,7 @@ class SlowReportsConnection final : public CoordinatorConnection {
   absl::StatusOr<v1::ReportProgressResponse> ReportProgress(
       const v1::ReportProgressRequest& r) override {
     if (hold) released.WaitForNotification();
+    if (away) return absl::UnavailableError("the coordinator is away");
     return real_->ReportProgress(r);
   }
   absl::Status CompleteTask(const v1::CompleteTaskRequest& r) override {
@@ -67,6 +76,7 @@ class SlowReportsConnection final : public CoordinatorConnection {
   }
 
   std::atomic<bool> hold{false};
+  std::atomic<bool> away{false};
   absl::Notification released;
 
  private:
@@ -207,6 +217,50 @@ TEST_F(AgentTest, StopReportsTheRunningTaskAndDeregisters) {
   EXPECT_NE(job.reason().find("worker w-1 shut down"), std::string::npos) << job.reason();
   EXPECT_EQ(job.attempts(), 1);
   EXPECT_EQ(coordinator_->ListWorkers()[0].state(), v1::DRAINED);
+}
+
+// NOTE [checkpoint retention] in agent.cc: the coordinator is away while the
+// trainer writes checkpoints 2..6. Nothing is deleted meanwhile (step 1 is
+// what the coordinator recorded); the next report once it is back carries
+// step 6, which is then recorded, and only then are 1..3 deleted.
+TEST_F(AgentTest, CheckpointsWrittenWhileTheCoordinatorIsAwayAreRecordedAndPrunedAfter) {
+  const std::string dir = ::testing::TempDir() + "/agent_retention";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto checkpoint = [&](int step) {
+    const std::string path = dir + "/" + model::CheckpointFileName(step);
+    std::ofstream(path) << "checkpoint";
+    return path;
+  };
+  auto progress = [](int step) {
+    v1::Progress p;
+    p.set_step(step);
+    p.set_total_steps(10);
+    return p;
+  };
+  std::string id;
+  std::vector<std::string> kept_while_away;
+  absl::Notification submitted;
+  runner_.script = [&](TaskContext& context) -> absl::StatusOr<TaskResult> {
+    submitted.WaitForNotification();
+    context.Report(progress(1), {}, checkpoint(1));
+    AwaitCheckpoint(id, dir + "/ckpt-1.simclr");
+    connection_->away = true;
+    for (int step = 2; step <= 6; ++step) context.Report(progress(step), {}, checkpoint(step));
+    absl::SleepFor(absl::Milliseconds(500));  // several failed sends
+    kept_while_away = model::ListCheckpoints(dir).value();
+    connection_->away = false;
+    context.Report(progress(7), {}, "");  // no checkpoint of its own
+    AwaitCheckpoint(id, dir + "/ckpt-6.simclr");
+    return TaskResult{dir + "/ckpt-6.simclr", {}};
+  };
+  id = Submit();
+  submitted.Notify();
+  AwaitState(id, v1::SUCCEEDED);
+  EXPECT_EQ(kept_while_away.size(), 6u);
+  EXPECT_EQ(model::ListCheckpoints(dir).value(),
+            (std::vector<std::string>{dir + "/ckpt-4.simclr", dir + "/ckpt-5.simclr",
+                                      dir + "/ckpt-6.simclr"}));
 }
 
 }  // namespace

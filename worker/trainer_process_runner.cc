@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "model/checkpoint/checkpoint_files.h"
 #include "common/status_macros.h"
 #include "worker/trainer_channel.h"
 #include "worker/trainer_process.h"
@@ -62,7 +63,7 @@ TrainerProcessRunner::TrainerProcessRunner(TrainerProcessRunnerOptions options,
     : options_(std::move(options)), observer_(observer), clock_(clock) {}
 
 std::string TrainerProcessRunner::LogPath(const v1::TaskAssignment& task) {
-  return absl::StrCat(task.artifact_dir(), "/logs/attempt-", task.attempt(), "/rank-",
+  return absl::StrCat(model::AttemptDirectory(task.artifact_dir(), task.attempt()), "/rank-",
                       task.rank(), ".log");
 }
 

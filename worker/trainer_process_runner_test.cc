@@ -123,7 +123,7 @@ TEST_F(TrainerProcessRunnerTest, ForwardsProgressStepsAndTheResult) {
 
 TEST_F(TrainerProcessRunnerTest, WritesTheTrainersOutputToTheRankLogOfItsAttempt) {
   ASSERT_TRUE(Run("succeed").ok());
-  EXPECT_EQ(TrainerProcessRunner::LogPath(task_), dir_ + "/logs/attempt-2/rank-1.log");
+  EXPECT_EQ(TrainerProcessRunner::LogPath(task_), dir_ + "/attempt-2/rank-1.log");
   EXPECT_THAT(Log(), HasSubstr("fake trainer succeed: j-1.2"));
 }
 
@@ -149,7 +149,7 @@ TEST_F(TrainerProcessRunnerTest, ACrashNamesTheSignal) {
 
 TEST_F(TrainerProcessRunnerTest, TheReasonHoldsABoundedTailOfALongLog) {
   // Earlier attempts' noise in the same file must not flood the reason.
-  std::filesystem::create_directories(dir_ + "/logs/attempt-2");
+  std::filesystem::create_directories(dir_ + "/attempt-2");
   std::ofstream(TrainerProcessRunner::LogPath(task_)) << std::string(100000, 'x') << "\n";
   absl::StatusOr<TaskResult> result = Run("exit3");
   EXPECT_LT(result.status().message().size(), 400u);

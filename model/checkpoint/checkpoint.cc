@@ -1,6 +1,5 @@
 #include "model/checkpoint/checkpoint.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,8 +27,6 @@ constexpr uint32_t kFormatVersion = 1;
 constexpr size_t kPreambleSize = 32;
 constexpr uint64_t kAlignment = 64;
 constexpr int kMaxRank = 16;
-constexpr char kFilePrefix[] = "ckpt-";
-constexpr char kFileSuffix[] = ".simclr";
 
 // Stable on-disk dtype codes (c10::ScalarType's numbering is not a contract).
 struct DtypeCode {
@@ -177,37 +174,6 @@ std::string DirName(const std::string& path) {
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
-}
-
-std::string BaseName(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-absl::Status FsyncDir(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    return absl::InternalError(absl::StrCat("opening directory ", dir, ": ", ErrnoText()));
-  }
-  if (::fsync(fd.get()) != 0) {
-    return absl::InternalError(absl::StrCat("fsync of directory ", dir, ": ", ErrnoText()));
-  }
-  return absl::OkStatus();
-}
-
-// Parses "ckpt-<step>.simclr"; false for anything else.
-bool ParseCheckpointName(const std::string& name, int64_t* step) {
-  const size_t prefix_len = sizeof(kFilePrefix) - 1;
-  const size_t suffix_len = sizeof(kFileSuffix) - 1;
-  if (name.size() <= prefix_len + suffix_len) return false;
-  if (name.compare(0, prefix_len, kFilePrefix) != 0) return false;
-  if (name.compare(name.size() - suffix_len, suffix_len, kFileSuffix) != 0) return false;
-  std::string digits = name.substr(prefix_len, name.size() - prefix_len - suffix_len);
-  if (digits.empty() ||
-      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return false;
-  }
-  return absl::SimpleAtoi(digits, step);
 }
 
 // At most `limit` names, then how many more: a depth mix-up misses hundreds.
@@ -428,7 +394,7 @@ absl::Status SaveCheckpointOrThrow(const std::string& path, const Checkpoint& ch
   pre.Put<uint32_t>(payload_crc);
 
   const std::string dir = DirName(path);
-  std::string tmp = absl::StrCat(dir, "/.", BaseName(path), ".tmp.XXXXXX");
+  std::string tmp = TemporaryCheckpointTemplate(path);
   Fd fd(::mkstemp(tmp.data()));
   if (fd.get() < 0) {
     return absl::InternalError(
@@ -464,7 +430,7 @@ absl::Status SaveCheckpointOrThrow(const std::string& path, const Checkpoint& ch
     return fail(absl::InternalError(
         absl::StrCat("renaming ", tmp, " to ", path, ": ", ErrnoText())));
   }
-  return FsyncDir(dir);
+  return FsyncDirectory(dir);
 }
 
 }  // namespace
@@ -485,33 +451,6 @@ absl::StatusOr<Checkpoint> LoadCheckpoint(const std::string& path) {
   }
 }
 
-std::string CheckpointFileName(int64_t step) {
-  return absl::StrCat(kFilePrefix, step, kFileSuffix);
-}
-
-absl::StatusOr<std::vector<std::string>> ListCheckpoints(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) {
-    if (errno == ENOENT) {
-      return absl::NotFoundError(absl::StrCat("checkpoint directory ", dir, " does not exist"));
-    }
-    return absl::InternalError(absl::StrCat("listing ", dir, ": ", ErrnoText()));
-  }
-  std::vector<std::pair<int64_t, std::string>> found;
-  while (struct dirent* ent = ::readdir(d)) {
-    int64_t step = 0;
-    if (ParseCheckpointName(ent->d_name, &step)) {
-      found.emplace_back(step, absl::StrCat(dir, "/", ent->d_name));
-    }
-  }
-  ::closedir(d);
-  std::sort(found.begin(), found.end());
-  std::vector<std::string> paths;
-  paths.reserve(found.size());
-  for (auto& [step, path] : found) paths.push_back(std::move(path));
-  return paths;
-}
-
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& dir) {
   ASSIGN_OR_RETURN(std::vector<std::string> paths, ListCheckpoints(dir));
   std::vector<std::string> skipped;
@@ -523,21 +462,6 @@ absl::StatusOr<std::string> LatestCheckpoint(const std::string& dir) {
   return absl::NotFoundError(absl::StrCat("no good checkpoint in ", dir,
                                           skipped.empty() ? "" : "; skipped: ",
                                           absl::StrJoin(skipped, "; ")));
-}
-
-absl::Status KeepLastCheckpoints(const std::string& dir, int keep) {
-  if (keep < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("keep must be >= 1, got ", keep));
-  }
-  ASSIGN_OR_RETURN(std::vector<std::string> paths, ListCheckpoints(dir));
-  const size_t n = paths.size() > static_cast<size_t>(keep) ? paths.size() - keep : 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (::unlink(paths[i].c_str()) != 0 && errno != ENOENT) {
-      return absl::InternalError(absl::StrCat("deleting ", paths[i], ": ", ErrnoText()));
-    }
-  }
-  if (n > 0) return FsyncDir(dir);
-  return absl::OkStatus();
 }
 
 absl::Status ExportModuleState(const torch::nn::Module& module, const std::string& prefix,

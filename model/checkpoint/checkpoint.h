@@ -31,9 +31,10 @@
 // (".<name>.tmp.XXXXXX"), which is fsync'ed, renamed over the destination and
 // followed by an fsync of the directory: a reader sees the old file or the
 // whole new one, never a torn one. Leftover temporary files (a crash between
-// create and rename) never match the checkpoint name pattern and are ignored.
+// create and rename) never match the checkpoint name pattern and are ignored
+// until RemoveTemporaryCheckpoints deletes them.
 //
-// Checkpoints in a directory are named ckpt-<step>.simclr.
+// Names, listing and retention of checkpoint files: checkpoint_files.h.
 #ifndef SIMCLR_MODEL_CHECKPOINT_CHECKPOINT_H_
 #define SIMCLR_MODEL_CHECKPOINT_CHECKPOINT_H_
 
@@ -47,6 +48,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "model/checkpoint/checkpoint_files.h"
 
 namespace simclr::model {
 
@@ -82,22 +84,9 @@ absl::Status SaveCheckpoint(const std::string& path,
 // (a format version newer than this reader).
 absl::StatusOr<Checkpoint> LoadCheckpoint(const std::string& path);
 
-// "ckpt-<step>.simclr".
-std::string CheckpointFileName(int64_t step);
-
-// Full paths of the files in `dir` named ckpt-<step>.simclr, sorted by step
-// ascending. Other files (temporaries, foreign files) are ignored. NotFound if
-// `dir` does not exist.
-absl::StatusOr<std::vector<std::string>> ListCheckpoints(
-    const std::string& dir);
-
 // The path of the newest checkpoint in `dir` that loads and verifies, skipping
 // corrupt ones. NotFound if there is none (naming `dir`).
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& dir);
-
-// Deletes all but the `keep` newest checkpoints (by step) in `dir`. keep must
-// be >= 1 (InvalidArgument otherwise).
-absl::Status KeepLastCheckpoints(const std::string& dir, int keep);
 
 // Copies `module`'s named_parameters() and named_buffers() (recursive, dotted
 // names as LibTorch reports them) into `checkpoint->tensors` as

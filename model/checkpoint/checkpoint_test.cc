@@ -195,18 +195,6 @@ TEST(CheckpointTest, LatestInADirectoryWithoutGoodCheckpointsIsNotFound) {
       << latest.status();
 }
 
-TEST(CheckpointTest, KeepLastDeletesOnlyTheOldest) {
-  const std::string dir = FreshDir("keep");
-  for (int64_t step : {1, 2, 3, 4}) {
-    ASSERT_TRUE(SaveCheckpoint(dir + "/" + CheckpointFileName(step), MakeCheckpoint(step)).ok());
-  }
-  ASSERT_TRUE(KeepLastCheckpoints(dir, 2).ok());
-  absl::StatusOr<std::vector<std::string>> listed = ListCheckpoints(dir);
-  ASSERT_TRUE(listed.ok());
-  EXPECT_EQ(*listed, (std::vector<std::string>{dir + "/ckpt-3.simclr", dir + "/ckpt-4.simclr"}));
-  EXPECT_EQ(KeepLastCheckpoints(dir, 0).code(), absl::StatusCode::kInvalidArgument);
-}
-
 // Two parameters, a buffer and a child module: names "w", "b", "child.v",
 // "child.count".
 struct Child : torch::nn::Module {

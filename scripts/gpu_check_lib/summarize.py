@@ -26,12 +26,16 @@ def load_json(path):
 
 
 def steps_of(job):
-    path = os.path.join(job.get("artifact_dir", ""), "steps.jsonl")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
-    except OSError:
-        return []
+    """Rank 0's step logs of every attempt: <artifact_dir>/attempt-A/steps.jsonl."""
+    steps = []
+    for attempt in range(1, job.get("attempts", 0) + 1):
+        path = os.path.join(job.get("artifact_dir", ""), "attempt-%d" % attempt, "steps.jsonl")
+        try:
+            with open(path, encoding="utf-8") as f:
+                steps += [json.loads(line) for line in f if line.strip()]
+        except OSError:
+            pass
+    return steps
 
 
 def race_rows(out, peak_tflops):

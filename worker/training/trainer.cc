@@ -1,6 +1,8 @@
 #include "worker/training/trainer.h"
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <utility>
@@ -34,7 +36,6 @@ absl::StatusOr<std::string> SaveTrainingCheckpoint(const std::string& dir, int64
   }
   const std::string path = dir + "/" + model::CheckpointFileName(step);
   RETURN_IF_ERROR(model::SaveCheckpoint(path, checkpoint));
-  RETURN_IF_ERROR(model::KeepLastCheckpoints(dir, 3));
   return path;
 }
 
@@ -63,9 +64,14 @@ absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
   double images_per_second = 0;
   // Rank 0 keeps a per-step log next to the checkpoints (one JSON object per
   // line), the job's training curve for later comparison and plotting.
+  const std::string step_log_path = options.artifact_dir + "/steps.jsonl";
   std::ofstream step_log;
   if (options.rank == 0) {
-    step_log.open(options.artifact_dir + "/steps.jsonl", std::ios::app);
+    step_log.open(step_log_path, std::ios::app);
+    if (!step_log) {
+      return absl::UnavailableError(
+          absl::StrCat("opening the step log ", step_log_path, ": ", std::strerror(errno)));
+    }
   }
   const int views = parts.objective->views_per_example();
 
@@ -156,6 +162,13 @@ absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
                       "\"images_per_second\": %.6g}\n",
                       stats.step, stats.epoch, loss, lr, images_per_second)
                << std::flush;
+      if (!step_log) {
+        // A full disk or a lost mount: fail the attempt rather than train on
+        // with a curve that has holes.
+        return absl::UnavailableError(absl::StrCat("writing the step log ", step_log_path,
+                                                   " at step ", step + 1, ": ",
+                                                   std::strerror(errno)));
+      }
     }
 
     std::string checkpoint;

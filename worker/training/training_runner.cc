@@ -189,12 +189,15 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
     absl::StatusOr<int64_t> restored = RestoreTrainingCheckpoint(resumed_from, *net, *optimizer);
     if (!restored.ok()) {
       // Torn or corrupt (every checkpoint is CRC-checked): the newest good
-      // one in the job's directory instead. Every rank reads the same
+      // one that the same attempt wrote instead. Every rank reads the same
       // directory, so the gang agrees on it.
       std::fprintf(stderr, "simclr-trainer: cannot resume from %s (%s); looking for the newest "
                    "good checkpoint\n", resumed_from.c_str(),
                    std::string(restored.status().message()).c_str());
-      ASSIGN_OR_RETURN(resumed_from, model::LatestCheckpoint(task.artifact_dir()));
+      ASSIGN_OR_RETURN(resumed_from,
+                       model::LatestCheckpoint(std::filesystem::path(resumed_from)
+                                                   .parent_path()
+                                                   .string()));
       restored = RestoreTrainingCheckpoint(resumed_from, *net, *optimizer);
     }
     ASSIGN_OR_RETURN(start_step, std::move(restored));
@@ -239,11 +242,26 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
     objective = MakeClassifierObjective(net, linear_eval);
   }
 
+  // NOTE [attempt fencing]: this attempt writes only under its own
+  // directory, so a gang of an earlier attempt that still runs (partitioned,
+  // not yet told) never overwrites what this one writes.
+  const std::string attempt_dir = model::AttemptDirectory(task.artifact_dir(), task.attempt());
   std::error_code ec;
-  std::filesystem::create_directories(task.artifact_dir(), ec);
+  std::filesystem::create_directories(attempt_dir, ec);
   if (ec) {
     return absl::UnavailableError(
-        absl::StrCat("cannot create artifact directory ", task.artifact_dir(), ": ", ec.message()));
+        absl::StrCat("cannot create artifact directory ", attempt_dir, ": ", ec.message()));
+  }
+  if (rank == 0) {
+    // Checkpoints half-written by earlier attempts that died mid-write.
+    for (int earlier = 1; earlier < task.attempt(); ++earlier) {
+      absl::StatusOr<int> removed = model::RemoveTemporaryCheckpoints(
+          model::AttemptDirectory(task.artifact_dir(), earlier));
+      if (removed.ok() && *removed > 0) {
+        std::fprintf(stderr, "simclr-trainer: removed %d half-written checkpoint(s) of attempt %d\n",
+                     *removed, earlier);
+      }
+    }
   }
 
   TrainLoopOptions loop;
@@ -254,7 +272,7 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
   loop.checkpoint_every_steps = spec.train().checkpoint_every_steps();
   loop.bf16 = bf16;
   loop.device = device;
-  loop.artifact_dir = task.artifact_dir();
+  loop.artifact_dir = attempt_dir;
   loop.spec = spec;
   loop.rank = rank;
   loop.world_size = world;
