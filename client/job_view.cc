@@ -264,7 +264,9 @@ View WorkerView(const v1::Worker& worker) {
       .Set("job_id", View::String(worker.job_id()))
       .Set("rank", View::Number(worker.rank()))
       .Set("registered_at", TimeView(worker.registered_at()))
-      .Set("last_heartbeat", TimeView(worker.last_heartbeat()));
+      .Set("last_heartbeat", TimeView(worker.last_heartbeat()))
+      .Set("consecutive_failures", View::Number(worker.consecutive_failures()))
+      .Set("unhealthy", View::Bool(worker.unhealthy()));
   return view;
 }
 
@@ -307,8 +309,15 @@ std::string FormatWorkerTable(const std::vector<View>& workers,
     std::string rank = job == "-" ? "-" : Text(worker.Find("rank"));
     std::string heartbeat = AgeSince(worker.Find("last_heartbeat"), now);
     if (heartbeat != "-") heartbeat += " ago";
-    rows.push_back({Text(worker.Find("id")), device,
-                    Text(worker.Find("state")), job, rank, heartbeat});
+    // A worker that keeps failing says so: "IDLE, unhealthy (3 failures)".
+    std::string state = Text(worker.Find("state"));
+    const View* unhealthy = worker.Find("unhealthy");
+    if (unhealthy != nullptr && unhealthy->type() == View::Type::kBool &&
+        unhealthy->bool_value()) {
+      absl::StrAppend(&state, ", unhealthy (",
+                      std::llround(Number(worker.Find("consecutive_failures"))), " failures)");
+    }
+    rows.push_back({Text(worker.Find("id")), device, state, job, rank, heartbeat});
   }
   return Table(rows);
 }

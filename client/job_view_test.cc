@@ -177,11 +177,13 @@ TEST(JobViewTest, WorkerViewsInEveryFormat) {
   idle.set_id("w-b");
   idle.set_device_kind("cpu");
   idle.set_state(v1::IDLE);
+  idle.set_consecutive_failures(3);
+  idle.set_unhealthy(true);
   const absl::Time now = absl::FromUnixSeconds(kCreated + 33);
   EXPECT_EQ(FormatWorkers({BusyWorker(), idle}, OutputFormat::kTable, now),
-            "ID    DEVICE   STATE   JOB        RANK   LAST HEARTBEAT\n"
-            "w-a   cuda     BUSY    j-000001   1      3s ago\n"
-            "w-b   cpu      IDLE    -          -      -\n");
+            "ID    DEVICE   STATE                          JOB        RANK   LAST HEARTBEAT\n"
+            "w-a   cuda     BUSY                           j-000001   1      3s ago\n"
+            "w-b   cpu      IDLE, unhealthy (3 failures)   -          -      -\n");
   std::string json = FormatWorkers({BusyWorker()}, OutputFormat::kJson, now);
   EXPECT_THAT(json, HasSubstr("\"memory_bytes\": 85899345920,"));
   EXPECT_THAT(json, HasSubstr("\"last_heartbeat\": \"2026-01-01T00:00:30Z\""));

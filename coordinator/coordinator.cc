@@ -583,6 +583,8 @@ absl::Status Coordinator::CompleteTask(const v1::CompleteTaskRequest& r) {
   ResolveDependents(change);
   RETURN_IF_ERROR(change.Commit());
   registry_.Release(r.worker_id(), r.task_id());
+  // A user's error (permanent) says nothing about the worker.
+  if (r.success() || !r.permanent()) registry_.RecordTaskOutcome(r.worker_id(), !r.success());
   const v1::JobState state = LookupById(job_id)->state();
   if (state == v1::RUNNING) {
     completed_ranks_[job_id] = std::move(done);

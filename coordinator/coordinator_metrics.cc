@@ -63,9 +63,13 @@ class CoordinatorMetrics::StateCollector final : public prometheus::Collectable 
                                  "Seconds since each live worker's last heartbeat.",
                                  prometheus::MetricType::Gauge,
                                  {}};
+    std::map<std::string, int> unhealthy;  // live ones, by device kind
     const absl::Time now = clock_->Now();
     for (const v1::Worker& w : workers) {
       ++by_state[{w.device_kind(), w.state()}];
+      if (w.unhealthy() && (w.state() == v1::IDLE || w.state() == v1::BUSY)) {
+        ++unhealthy[w.device_kind()];
+      }
       if (w.state() == v1::IDLE || w.state() == v1::BUSY) {
         age.metric.push_back(Gauge({{"worker", w.id()}},
                                    absl::ToDoubleSeconds(now - FromProto(w.last_heartbeat()))));
@@ -83,6 +87,16 @@ class CoordinatorMetrics::StateCollector final : public prometheus::Collectable 
       }
     }
     families.push_back(std::move(worker_family));
+    prometheus::MetricFamily unhealthy_family{
+        "simclr_coordinator_unhealthy_workers",
+        "Live workers on whose side --unhealthy_after_failures attempts failed in a row, by "
+        "device kind.",
+        prometheus::MetricType::Gauge,
+        {}};
+    for (const char* device : {"cpu", "cuda"}) {
+      unhealthy_family.metric.push_back(Gauge({{"device", device}}, unhealthy[device]));
+    }
+    families.push_back(std::move(unhealthy_family));
     families.push_back(std::move(age));
     return families;
   }

@@ -469,5 +469,43 @@ TEST_F(CoordinatorTest, TheNextAttemptAvoidsTheWorkerThatFailed) {
   EXPECT_THAT(job.avoided_workers(), ElementsAre(bad));
 }
 
+// A worker whose side fails three attempts in a row (of any jobs) is
+// unhealthy until it completes a task; a user's error does not count.
+TEST_F(CoordinatorTest, AWorkerThatFailsThreeAttemptsInARowIsUnhealthy) {
+  const std::string w = AddWorker(7001);
+  auto worker = [&] {
+    for (const v1::Worker& x : coordinator_->ListWorkers()) {
+      if (x.id() == w) return x;
+    }
+    return v1::Worker();
+  };
+  auto once = [](const std::string& name) {
+    v1::JobSpec spec = Spec(name, "pretrain");
+    spec.set_max_restarts(0);
+    return spec;
+  };
+  for (int i = 0; i < 3; ++i) {
+    const std::string id = Submit({once("job-" + std::to_string(i))})[0];
+    EXPECT_FALSE(worker().unhealthy()) << i;
+    ASSERT_TRUE(Complete(w, id + ".1", false, "", "trainer killed by signal 11").ok());
+  }
+  EXPECT_EQ(worker().consecutive_failures(), 3);
+  EXPECT_TRUE(worker().unhealthy());
+
+  const std::string user_error = Submit({once("bad-path")})[0];
+  v1::CompleteTaskRequest r;
+  r.set_worker_id(w);
+  r.set_task_id(user_error + ".1");
+  r.set_reason("dataset path does not exist");
+  r.set_permanent(true);
+  ASSERT_TRUE(coordinator_->CompleteTask(r).ok());
+  EXPECT_EQ(worker().consecutive_failures(), 3);
+
+  const std::string good = Submit({once("good")})[0];
+  ASSERT_TRUE(Complete(w, good + ".1", true, "/a/ckpt-1.simclr").ok());
+  EXPECT_EQ(worker().consecutive_failures(), 0);
+  EXPECT_FALSE(worker().unhealthy());
+}
+
 }  // namespace
 }  // namespace simclr::coordinator

@@ -68,6 +68,9 @@ ABSL_FLAG(std::vector<std::string>, data_roots, {"/usr/share/datasets"},
 ABSL_FLAG(int, max_world_size, 4096, "the largest world_size a job may ask for");
 ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(2), "how often workers heartbeat");
 ABSL_FLAG(int, missed_heartbeats, 3, "a worker is lost after this many missed heartbeats");
+ABSL_FLAG(int, unhealthy_after_failures, 3,
+          "a worker on whose side this many attempts failed in a row is unhealthy: placed "
+          "last, shown by get workers, counted by simclr_coordinator_unhealthy_workers");
 ABSL_FLAG(absl::Duration, collective_timeout, absl::Minutes(5),
           "bound on every collective of a gang; a dead peer becomes an error");
 
@@ -98,6 +101,9 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   if (ec) return Fail(absl::StrCat("--state_dir: cannot create ", state_dir, ": ", ec.message()));
+  if (absl::GetFlag(FLAGS_unhealthy_after_failures) < 1) {
+    return Fail("--unhealthy_after_failures: expected an integer >= 1");
+  }
   if (absl::GetFlag(FLAGS_missed_heartbeats) < 1) {
     return Fail("--missed_heartbeats: expected an integer >= 1");
   }
@@ -115,6 +121,7 @@ int main(int argc, char** argv) {
   simclr::coordinator::CoordinatorOptions options;
   options.registry.heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval);
   options.registry.missed_heartbeats = absl::GetFlag(FLAGS_missed_heartbeats);
+  options.registry.unhealthy_after_failures = absl::GetFlag(FLAGS_unhealthy_after_failures);
   options.artifact_root = absl::GetFlag(FLAGS_artifact_dir).empty()
                               ? state_dir + "/artifacts"
                               : absl::GetFlag(FLAGS_artifact_dir);

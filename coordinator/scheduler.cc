@@ -31,7 +31,11 @@ SchedulingDecision PlaceGangs(const std::vector<const v1::Job*>& queued,
             [](const v1::Job* a, const v1::Job* b) { return OrderKey(a) < OrderKey(b); });
 
   std::map<std::string, std::vector<std::string>> free;  // device -> idle ids
-  for (const v1::Worker* w : idle_workers) free[w->device_kind()].push_back(w->id());
+  std::set<std::string> unhealthy;
+  for (const v1::Worker* w : idle_workers) {
+    free[w->device_kind()].push_back(w->id());
+    if (w->unhealthy()) unhealthy.insert(w->id());
+  }
   std::set<std::string> blocked_devices;
 
   SchedulingDecision decision;
@@ -59,12 +63,18 @@ SchedulingDecision PlaceGangs(const std::vector<const v1::Job*>& queued,
                                    ids.size(), " idle")});
       continue;
     }
-    // The workers an earlier attempt failed on go last.
+    // Unhealthy workers go last, and before them the workers an earlier
+    // attempt of this job failed on.
     const std::set<std::string> avoided(job->avoided_workers().begin(),
                                         job->avoided_workers().end());
+    auto penalty = [&](const std::string& id) {
+      return (unhealthy.count(id) > 0 ? 2 : 0) + (avoided.count(id) > 0 ? 1 : 0);
+    };
     std::vector<std::string> candidates = ids;
-    std::stable_partition(candidates.begin(), candidates.end(),
-                          [&](const std::string& id) { return avoided.count(id) == 0; });
+    std::stable_sort(candidates.begin(), candidates.end(),
+                     [&](const std::string& a, const std::string& b) {
+                       return penalty(a) < penalty(b);
+                     });
     candidates.resize(want);
     const std::set<std::string> taken(candidates.begin(), candidates.end());
     ids.erase(std::remove_if(ids.begin(), ids.end(),

@@ -32,9 +32,10 @@ struct SchedulingDecision {
 // Policy: jobs are considered by priority (higher first), then by the time
 // they were queued, then by id. A job of world size N starts only when N idle
 // workers of its device kind exist, all at once, as ranks 0..N-1 (workers in
-// registration order, except that the job's avoided_workers come last: a
-// worker an earlier attempt failed on is used again only when no other is
-// idle). A job that does not fit holds back later jobs of the
+// registration order, except that the job's avoided_workers come after the
+// others, and unhealthy workers after all: a worker an earlier attempt failed
+// on, or one that keeps failing, is used only when no other is idle). A job
+// that does not fit holds back later jobs of the
 // same device kind, so a big gang is never starved by a stream of small ones;
 // a job larger than all live workers of its kind cannot block anybody and
 // waits with a reason saying so.

@@ -109,5 +109,23 @@ TEST(SchedulerTest, AWorkerAnEarlierAttemptFailedOnGoesLast) {
   EXPECT_THAT(only.placements[0].worker_ids, ElementsAre("w-2", "w-1"));
 }
 
+TEST(SchedulerTest, UnhealthyWorkersGoAfterAvoidedOnesAndAreUsedOnlyWhenNeeded) {
+  std::vector<v1::Job> jobs = {Queued("j-1", 2, 0, 10)};
+  jobs[0].add_avoided_workers("w-3");
+  std::vector<v1::Worker> workers = {Idle("w-1"), Idle("w-2"), Idle("w-3"), Idle("w-4")};
+  workers[0].set_unhealthy(true);
+  workers[1].set_unhealthy(true);
+  SchedulingDecision d = PlaceGangs(Ptrs(jobs), Ptrs(workers), {{"cpu", 4}});
+  ASSERT_EQ(d.placements.size(), 1u);
+  EXPECT_THAT(d.placements[0].worker_ids, ElementsAre("w-4", "w-3"));
+
+  std::vector<v1::Worker> sick = {Idle("w-1"), Idle("w-2")};
+  sick[0].set_unhealthy(true);
+  SchedulingDecision only = PlaceGangs(Ptrs(std::vector<v1::Job>{Queued("j-2", 2, 0, 10)}),
+                                       Ptrs(sick), {{"cpu", 2}});
+  ASSERT_EQ(only.placements.size(), 1u);
+  EXPECT_THAT(only.placements[0].worker_ids, ElementsAre("w-2", "w-1"));
+}
+
 }  // namespace
 }  // namespace simclr::coordinator

@@ -123,6 +123,14 @@ void WorkerRegistry::Forget() {
   }
 }
 
+void WorkerRegistry::RecordTaskOutcome(const std::string& id, bool failed) {
+  Entry* e = FindEntry(id);
+  if (e == nullptr) return;
+  v1::Worker& w = e->worker;
+  w.set_consecutive_failures(failed ? w.consecutive_failures() + 1 : 0);
+  w.set_unhealthy(w.consecutive_failures() >= options_.unhealthy_after_failures);
+}
+
 void WorkerRegistry::Assign(const std::string& id, const v1::TaskAssignment& assignment) {
   Entry* e = FindEntry(id);
   if (e == nullptr) return;

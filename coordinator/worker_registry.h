@@ -20,6 +20,8 @@ struct WorkerRegistryOptions {
   int missed_heartbeats = 3;
   // Lost and drained workers stay listed this long, then are forgotten.
   absl::Duration forget_after = absl::Hours(1);
+  // A worker on whose side this many attempts failed in a row is unhealthy.
+  int unhealthy_after_failures = 3;
 };
 
 // Leases: a worker is live while it heartbeats at least every
@@ -54,6 +56,13 @@ class WorkerRegistry {
   // by the coordinator's own ticker every heartbeat_interval / 2; see NOTE
   // [coordinator stalls] for what a longer gap between calls means.
   std::vector<std::string> ExpireLeases();
+
+  // Counts how a task on worker `id` ended: `failed` for an attempt that
+  // failed on its side (its trainer crashed, its port was taken), else a
+  // completed task, which clears the count. A worker with
+  // options.unhealthy_after_failures failures in a row is unhealthy until it
+  // completes a task. Unknown ids are ignored.
+  void RecordTaskOutcome(const std::string& id, bool failed);
 
   // Makes an idle worker busy with `assignment` (undelivered until acked).
   void Assign(const std::string& id, const v1::TaskAssignment& assignment);

@@ -106,5 +106,19 @@ TEST_F(WorkerRegistryTest, ReRegisteringANameReplacesTheLiveWorker) {
   EXPECT_EQ(registry_.TaskOf("pod-0"), "");  // the old process's task is gone
 }
 
+TEST_F(WorkerRegistryTest, AWorkerThatKeepsFailingIsUnhealthyUntilItCompletesATask) {
+  const std::string a = registry_.Register(Request());
+  registry_.RecordTaskOutcome(a, /*failed=*/true);
+  registry_.RecordTaskOutcome(a, /*failed=*/true);
+  EXPECT_EQ(registry_.Find(a)->consecutive_failures(), 2);
+  EXPECT_FALSE(registry_.Find(a)->unhealthy());
+  registry_.RecordTaskOutcome(a, /*failed=*/true);
+  EXPECT_TRUE(registry_.Find(a)->unhealthy());
+  registry_.RecordTaskOutcome(a, /*failed=*/false);
+  EXPECT_EQ(registry_.Find(a)->consecutive_failures(), 0);
+  EXPECT_FALSE(registry_.Find(a)->unhealthy());
+  registry_.RecordTaskOutcome("w-unknown", /*failed=*/true);  // ignored
+}
+
 }  // namespace
 }  // namespace simclr::coordinator

@@ -36,6 +36,7 @@ EXPORTED = [
     "simclr_coordinator_workers", "simclr_coordinator_worker_heartbeat_age_seconds",
     "simclr_coordinator_rpcs_total", "simclr_coordinator_rpc_duration_seconds",
     "simclr_coordinator_unauthenticated_requests_total", "simclr_coordinator_stale_reports_total",
+    "simclr_coordinator_unhealthy_workers",
     "simclr_worker_step", "simclr_worker_total_steps", "simclr_worker_epoch", "simclr_worker_loss",
     "simclr_worker_learning_rate", "simclr_worker_images_per_second",
     "simclr_worker_step_phase_seconds", "simclr_worker_top1", "simclr_worker_top5",

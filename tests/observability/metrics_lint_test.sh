@@ -54,7 +54,7 @@ expect_families "$TEST_TMPDIR/coordinator.txt" simclr_coordinator_jobs \
   simclr_coordinator_queue_wait_seconds simclr_coordinator_workers \
   simclr_coordinator_worker_heartbeat_age_seconds simclr_coordinator_rpcs_total \
   simclr_coordinator_rpc_duration_seconds simclr_coordinator_unauthenticated_requests_total \
-  simclr_coordinator_stale_reports_total
+  simclr_coordinator_stale_reports_total simclr_coordinator_unhealthy_workers
 expect_families "$mid" simclr_worker_step simclr_worker_total_steps simclr_worker_epoch \
   simclr_worker_loss simclr_worker_learning_rate simclr_worker_images_per_second \
   simclr_worker_step_phase_seconds simclr_worker_steps_total simclr_worker_tasks_running \
