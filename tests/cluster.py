@@ -73,6 +73,29 @@ def step_log(job):
     return lines
 
 
+def steps_redone(job):
+    """Steps the job trained twice: from where each later attempt resumed to
+    the last step its predecessor had logged."""
+    redone = 0
+    for attempt in range(2, job["attempts"] + 1):
+        before = step_log(dict(job, attempts=attempt - 1))
+        after = [s["step"] for s in step_log(dict(job, attempts=attempt))[len(before):]]
+        if before and after:
+            redone += max(0, max(s["step"] for s in before) - (min(after) - 1))
+    return redone
+
+
+def report_recovery(scenario, job, fault, detected=None, done=None):
+    """Prints one line per chaos scenario (docs/reliability.md records them):
+    seconds from the fault (a time.monotonic() value) to the next attempt and
+    to the job's end, and the steps redone."""
+    def since(t):
+        return "-" if t is None else "%.1f s" % (t - fault)
+    print("chaos %s: next attempt %s after the fault, job done %s after it, %d steps redone,"
+          " %d attempts" % (scenario, since(detected), since(done), steps_redone(job),
+                            job["attempts"]))
+
+
 class Cluster:
     def __init__(self, workers=2, heartbeat="1s", state_dir=None, threads=1, worker_args=(),
                  coordinator_args=(), ctl_args=()):

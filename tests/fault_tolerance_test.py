@@ -11,8 +11,8 @@ import tempfile
 import time
 import unittest
 
-from cluster import (Cluster, ClusterTestCase, attempt_file, free_port, runfile, step_log,
-                     wait_until)
+from cluster import (Cluster, ClusterTestCase, attempt_file, free_port, report_recovery,
+                     runfile, step_log, wait_until)
 
 SPEC = """
 name: {name}
@@ -35,11 +35,13 @@ class FaultToleranceTest(ClusterTestCase):
         # A long fsync, a VM stall, a GC pause: 3 lease periods (1 s
         # heartbeats, 3 missed make a lease) without the coordinator.
         c.coordinator.send_signal(signal.SIGSTOP)
+        paused = time.monotonic()
         try:
             time.sleep(9)
         finally:
             c.coordinator.send_signal(signal.SIGCONT)
         watched = c.watch("paused", timeout=600)
+        report_recovery("coordinator paused 9 s", c.job("paused"), paused, done=time.monotonic())
         self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
         job = c.job("paused")
         self.assertEqual(job["state"], "SUCCEEDED")
@@ -54,6 +56,7 @@ class FaultToleranceTest(ClusterTestCase):
         first = wait_until(lambda: (lambda j: j if j["progress"].get("step", 0) >= 9 else None)(
             c.job("corrupt")), 180, "9 steps")
         c.kill_worker(first["workers"][1])
+        killed = time.monotonic()
         # The gang fails and waits for a second worker: the moment to tear the
         # checkpoint it will resume from.
         queued = wait_until(lambda: (lambda j: j if j["state"] == "QUEUED" else None)(
@@ -66,6 +69,8 @@ class FaultToleranceTest(ClusterTestCase):
         watched = c.watch("corrupt", timeout=600)
         self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
         job = c.job("corrupt")
+        report_recovery("newest checkpoint torn, then a worker SIGKILLed (a spare added after)",
+                        job, killed, done=time.monotonic())
         self.assertEqual(job["attempts"], 2)
         with open(attempt_file(job, 2, "rank-0.log")) as f:
             log = f.read()
@@ -94,10 +99,15 @@ class FaultToleranceTest(ClusterTestCase):
         wait_until(lambda: (lambda j: j if j["checkpoint"] and j["progress"]["step"] >= 5
                             else None)(c.job("coordinator-killed")), 180, "a checkpoint")
         c.kill_coordinator()
+        killed = time.monotonic()
         c.start_coordinator()
+        resumed = wait_until(lambda: c.job("coordinator-killed")["attempts"] >= 2 and
+                             time.monotonic(), 120, "the second attempt")
         watched = c.watch("coordinator-killed", timeout=600)
         self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
         job = c.job("coordinator-killed")
+        report_recovery("coordinator SIGKILLed and restarted", job, killed, resumed,
+                        time.monotonic())
         self.assertEqual(job["attempts"], 2)
         self.assertEqual(job["restarts"], 0)
 
@@ -133,9 +143,9 @@ class HungWorkerTest(unittest.TestCase):
             stopped = time.monotonic()
             try:
                 wait_until(lambda: c.job("hung")["attempts"] == 2, 120, "a second attempt")
-                detected = time.monotonic() - stopped
+                detected = time.monotonic()
                 watched = c.watch("hung", timeout=600)
-                recovered = time.monotonic() - stopped
+                recovered = time.monotonic()
             finally:
                 for pid in (agent.pid, trainer):
                     os.kill(pid, signal.SIGCONT)
@@ -143,8 +153,7 @@ class HungWorkerTest(unittest.TestCase):
             final = c.job("hung")
             self.assertNotIn(victim, final["workers"])
             self.assertIn(victim, [w["id"] for w in c.get("workers") if w["state"] == "LOST"])
-            print("hung worker: second attempt after %.1f s, job done %.1f s after the stop"
-                  % (detected, recovered))
+            report_recovery("a whole worker SIGSTOPped", final, stopped, detected, recovered)
 
 
 class FullDiskTest(unittest.TestCase):
@@ -179,17 +188,17 @@ class FullDiskTest(unittest.TestCase):
         with Cluster(workers=2, coordinator_args=["--artifact_dir=" + self.volume]) as c:
             c.submit(SPEC.format(name="full", steps=40).replace("max_restarts: 0",
                                                               "max_restarts: 3"))
-            job = wait_until(lambda: (lambda j: j if j["checkpoint"] and
-                                      j["progress"]["step"] >= 6 else None)(c.job("full")),
-                             180, "a checkpoint")
+            before = wait_until(lambda: (lambda j: j if j["checkpoint"] and
+                                         j["progress"]["step"] >= 6 else None)(c.job("full")),
+                                180, "a checkpoint")
             filler = self.fill()
             filled = time.monotonic()
             wait_until(lambda: (lambda j: j["attempts"] >= 2 or j["state"] != "RUNNING")(
                 c.job("full")), 120, "the attempt to fail")
-            detected = time.monotonic() - filled
+            detected = time.monotonic()
             os.remove(filler)
             watched = c.watch("full", timeout=600)
-            recovered = time.monotonic() - filled
+            recovered = time.monotonic()
             self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
             job = c.job("full")
             self.assertEqual(job["attempts"], 2, job["reason"])
@@ -205,10 +214,11 @@ class FullDiskTest(unittest.TestCase):
                 log = f.read()
             self.assertNotIn("cannot resume", log)
             resumed_at = int(log.split("resumes at step ")[1].split()[0])
+            recorded_before = int(before["checkpoint"].split("ckpt-")[1].split(".")[0])
+            self.assertGreaterEqual(resumed_at, recorded_before)
             log_lines = step_log(job)
-            attempt1 = [s["step"] for s in step_log(dict(job, attempts=1))]
-            print("full disk: attempt failed %.1f s after the disk filled, job done %.1f s after;"
-                  " %d steps redone" % (detected, recovered, max(attempt1) - resumed_at))
+            report_recovery("artifact volume full mid-run (freed once the attempt failed)", job,
+                            filled, detected, recovered)
 
             c.submit(SPEC.format(name="reference", steps=40))
             self.assertEqual(c.watch("reference", timeout=600).returncode, 0, c.logs())

@@ -6,7 +6,9 @@ after that checkpoint exactly (same weights, optimizer state, data order).
 import os
 import unittest
 
-from cluster import Cluster, step_log, wait_until
+import time
+
+from cluster import Cluster, report_recovery, step_log, wait_until
 
 SPEC = """
 name: resilient
@@ -29,10 +31,14 @@ class RestartTest(unittest.TestCase):
                 lambda: (lambda j: j if j["checkpoint"] and j["progress"]["step"] >= 6 else None)(
                     c.job("resilient")), 180, "a checkpoint and 6 steps")
             c.kill_worker(first["workers"][1])
+            killed = time.monotonic()
+            detected = wait_until(lambda: c.job("resilient")["attempts"] >= 2 and
+                                  time.monotonic(), 120, "the second attempt")
 
             watched = c.watch("resilient", timeout=600)
             self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
             job = c.job("resilient")
+            report_recovery("a gang's worker SIGKILLed", job, killed, detected, time.monotonic())
             self.assertEqual(job["state"], "SUCCEEDED")
             self.assertEqual(job["attempts"], 2)
             self.assertNotIn(first["workers"][1], job["workers"])
