@@ -23,6 +23,8 @@ Verbs:
   get jobs                   list jobs
   get job ID|NAME            show one job
   get workers                list workers
+  describe job ID|NAME       a job's details and events: every attempt, its
+                             workers, how it ended and why
   cancel ID|NAME             cancel a job
   watch ID|NAME              follow a job's progress until it ends
   help [VERB]                show help
@@ -71,6 +73,15 @@ Example: simclrctl submit -f examples/fmnist-pipeline.yaml
   get workers           every registered worker
 
 -o json prints one object for a job and an array for jobs and workers.
+)"},
+    {"describe",
+     R"(Usage: simclrctl describe job ID|NAME
+
+Shows a job as a person reads it: state and reason, attempts and restarts
+spent, its gang, progress, checkpoint, artifact directory, metrics, its spec,
+and its events, oldest first: the submission, each attempt's start (workers
+by rank, the checkpoint it resumed from) and end (the step reached and why),
+and the final state.
 )"},
     {"cancel",
      R"(Usage: simclrctl cancel ID|NAME
@@ -268,6 +279,17 @@ absl::StatusOr<Invocation> ParseCommandLine(const std::vector<std::string>& args
                                   absl::StrCat("unknown resource \"", noun, "\""),
           "; expected jobs, job ID|NAME or workers"));
     }
+  } else if (verb == "describe") {
+    const std::string noun = positional.size() > 1 ? positional[1] : "";
+    if (noun != "job") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "describe: ", noun.empty() ? "missing what to describe"
+                                     : absl::StrCat("unknown resource \"", noun, "\""),
+          "; expected job ID|NAME"));
+    }
+    RETURN_IF_ERROR(expect_args(2, "a job ID or NAME"));
+    inv.verb = Invocation::Verb::kDescribe;
+    inv.job = positional[2];
   } else if (verb == "cancel" || verb == "watch") {
     RETURN_IF_ERROR(expect_args(1, "a job ID or NAME"));
     inv.verb = verb == "cancel" ? Invocation::Verb::kCancel
@@ -276,7 +298,7 @@ absl::StatusOr<Invocation> ParseCommandLine(const std::vector<std::string>& args
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown verb \"", verb,
-                     "\"; expected submit, get, cancel, watch or help"));
+                     "\"; expected submit, get, describe, cancel, watch or help"));
   }
   return inv;
 }

@@ -27,13 +27,14 @@ struct Invocation {
     kGetWorkers,
     kCancel,
     kWatch,
+    kDescribe,
   };
   Verb verb = Verb::kHelp;
   // From --coordinator, --token-file, --ca, --cert, --key ("" = not given);
   // main layers them over the environment and the config file's context.
   Connection connection;
   std::string context;      // --context: a context of the config file
-  std::string job;          // get job, cancel, watch: id or name
+  std::string job;          // get job, describe, cancel, watch: id or name
   std::string file;         // submit -f: path or "-"
   OutputFormat format = OutputFormat::kTable;  // get -o
   std::string help_text;    // kHelp

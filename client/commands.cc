@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/describe.h"
 #include "client/progress_bar.h"
 #include "client/spec_file.h"
 
@@ -163,6 +164,26 @@ int GetJob(const CommandContext& ctx, const std::string& job,
     return ReportRpcError(ctx, absl::StrCat("get job ", job), status);
   }
   *ctx.out << FormatJob(response, format, ctx.clock->Now());
+  return kExitOk;
+}
+
+int Describe(const CommandContext& ctx, const std::string& job) {
+  v1::GetJobRequest get;
+  get.set_job(job);
+  v1::Job found;
+  grpc::ClientContext get_rpc;
+  SetDeadline(ctx, &get_rpc);
+  grpc::Status status = ctx.stub->GetJob(&get_rpc, get, &found);
+  if (!status.ok()) return ReportRpcError(ctx, absl::StrCat("describe job ", job), status);
+  v1::ListJobEventsRequest list;
+  list.set_job(found.id());
+  v1::ListJobEventsResponse events;
+  grpc::ClientContext list_rpc;
+  SetDeadline(ctx, &list_rpc);
+  status = ctx.stub->ListJobEvents(&list_rpc, list, &events);
+  if (!status.ok()) return ReportRpcError(ctx, absl::StrCat("describe job ", job), status);
+  *ctx.out << FormatDescription(found, {events.events().begin(), events.events().end()},
+                                ctx.clock->Now());
   return kExitOk;
 }
 

@@ -70,6 +70,9 @@ int GetJob(const CommandContext& ctx, const std::string& job,
 int GetWorkers(const CommandContext& ctx, OutputFormat format);
 
 // Requests cancellation; prints the job's id, name and state.
+// Prints the job and its events (client/describe.h).
+int Describe(const CommandContext& ctx, const std::string& job);
+
 int Cancel(const CommandContext& ctx, const std::string& job);
 
 // Follows the job until the coordinator ends the stream after a final state;

@@ -92,6 +92,8 @@ int main(int argc, char** argv) {
       return client::GetJob(ctx, inv->job, inv->format);
     case Invocation::Verb::kGetWorkers:
       return client::GetWorkers(ctx, inv->format);
+    case Invocation::Verb::kDescribe:
+      return client::Describe(ctx, inv->job);
     case Invocation::Verb::kCancel:
       return client::Cancel(ctx, inv->job);
     case Invocation::Verb::kWatch:

@@ -6,11 +6,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
 #include "common/time_util.h"
+#include "common/version.h"
 #include "coordinator/job_spec.h"
 #include "coordinator/scheduler.h"
+#include "model/checkpoint/checkpoint_files.h"
 
 namespace simclr::coordinator {
 namespace {
@@ -62,6 +65,21 @@ bool IsFinal(v1::JobState state) {
 
 // See coordinator.h. Holds copies of the jobs it changes; nothing is visible
 // to readers until Commit() succeeded.
+// The event recording that `job` went from `from` to its state at `now`.
+v1::JobEvent TransitionEvent(const v1::Job& job, v1::JobState from, absl::Time now) {
+  v1::JobEvent event;
+  event.set_job_id(job.id());
+  *event.mutable_time() = ToProto(now);
+  event.set_from_state(from);
+  event.set_to_state(job.state());
+  event.set_attempt(job.attempts());
+  if (job.state() == v1::RUNNING) *event.mutable_workers() = job.workers();
+  event.set_checkpoint(job.checkpoint());
+  event.set_step(job.progress().step());
+  event.set_message(job.reason());
+  return event;
+}
+
 class Coordinator::Change {
  public:
   explicit Change(Coordinator* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) : c_(c) {}
@@ -101,12 +119,18 @@ class Coordinator::Change {
 
   bool empty() const { return staged_.empty(); }
 
+  // Stores every staged job, and an event for each one whose state changed,
+  // in one commit; then makes them current.
   absl::Status Commit() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     if (staged_.empty()) return absl::OkStatus();
-    std::vector<v1::Job> jobs;
-    for (const auto& [id, job] : staged_) jobs.push_back(job);
-    RETURN_IF_ERROR(c_->store_->Put(jobs));
     const absl::Time now = c_->clock_->Now();
+    std::vector<v1::Job> jobs;
+    std::vector<v1::JobEvent> events;
+    for (const auto& [id, job] : staged_) {
+      jobs.push_back(job);
+      if (from_[id] != job.state()) events.push_back(TransitionEvent(job, from_[id], now));
+    }
+    RETURN_IF_ERROR(c_->store_->Put(jobs, events));
     for (auto& [id, job] : staged_) {
       const int64_t number = JobNumber(id);
       c_->number_by_id_[id] = number;
@@ -413,6 +437,13 @@ absl::StatusOr<v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
     return absl::InvalidArgumentError(absl::StrCat("device_kind: got \"", r.device_kind(),
                                                    "\", expected cpu or cuda"));
   }
+  if (r.protocol_version() != kWorkerProtocolVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "protocol_version: this worker speaks worker protocol ", r.protocol_version(),
+        ", this coordinator ", kWorkerProtocolVersion, "; upgrade the ",
+        r.protocol_version() < kWorkerProtocolVersion ? "worker" : "coordinator",
+        " (run both from one release)"));
+  }
   absl::MutexLock lock(&mu_);
   if (!r.name().empty() && !principal.empty()) {
     const std::string* owner = registry_.PrincipalOf(r.name());
@@ -422,6 +453,7 @@ absl::StatusOr<v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
     }
   }
   v1::RegisterWorkerResponse response;
+  response.set_protocol_version(kWorkerProtocolVersion);
   response.set_worker_id(registry_.Register(r, principal));
   response.set_heartbeat_interval_ms(absl::ToInt64Milliseconds(options_.registry.heartbeat_interval));
   response.set_lease_timeout_ms(absl::ToInt64Milliseconds(registry_.lease_timeout()));
@@ -460,6 +492,7 @@ absl::StatusOr<v1::HeartbeatResponse> Coordinator::Heartbeat(const v1::Heartbeat
     return response;
   }
   const std::string& worker = r.worker_id();
+  if (r.draining()) registry_.SetDraining(worker);
   std::vector<std::string> running(r.running_task_ids().begin(), r.running_task_ids().end());
   for (const std::string& task : running) registry_.Acknowledge(worker, task);
   for (std::string& task : StaleTasks(worker, running)) {
@@ -514,6 +547,7 @@ absl::StatusOr<v1::ReportProgressResponse> Coordinator::ReportProgress(
   if (job == nullptr || job->state() != v1::RUNNING || job->attempts() != attempt ||
       registry_.TaskOf(r.worker_id()) != r.task_id()) {
     if (observer_ != nullptr) observer_->OnStaleReport();
+    RETURN_IF_ERROR(RecordLateCheckpoint(job, attempt, r.checkpoint()));
     response.set_cancelled(true);
     return response;
   }
@@ -572,19 +606,29 @@ absl::Status Coordinator::CompleteTask(const v1::CompleteTaskRequest& r) {
       staged.mutable_progress()->set_step(staged.progress().total_steps());
       *staged.mutable_finished_at() = ToProto(clock_->Now());
     }
-  } else {
+  }
+  const std::string draining = DrainingMember(*job);
+  if (!r.success() && !draining.empty()) {
+    // The gang stopped because a member shuts down (NOTE [graceful drain]).
+    FailAttempt(change, staged,
+                absl::StrCat("worker ", draining,
+                             " is shutting down; the gang stopped at the step it agreed on"),
+                "", AttemptEnd::kDrain);
+  } else if (!r.success()) {
     FailAttempt(change, staged,
                 absl::StrCat("rank ", rank, " on worker ", r.worker_id(), " failed: ",
                              r.reason().empty() ? "no reason given"
                                                 : Truncate(r.reason(), options_.max_reason_bytes),
                              r.permanent() ? " (a retry cannot fix this: not restarted)" : ""),
-                r.worker_id(), r.permanent());
+                r.worker_id(), r.permanent() ? AttemptEnd::kPermanent : AttemptEnd::kFault);
   }
   ResolveDependents(change);
   RETURN_IF_ERROR(change.Commit());
   registry_.Release(r.worker_id(), r.task_id());
-  // A user's error (permanent) says nothing about the worker.
-  if (r.success() || !r.permanent()) registry_.RecordTaskOutcome(r.worker_id(), !r.success());
+  // A user's error (permanent) or a drain says nothing about the worker.
+  if (r.success() || (!r.permanent() && draining.empty())) {
+    registry_.RecordTaskOutcome(r.worker_id(), !r.success());
+  }
   const v1::JobState state = LookupById(job_id)->state();
   if (state == v1::RUNNING) {
     completed_ranks_[job_id] = std::move(done);
@@ -601,6 +645,20 @@ absl::Status Coordinator::DeregisterWorker(const v1::DeregisterWorkerRequest& r)
   FailGangsWithDeadMembers(change);
   RETURN_IF_ERROR(change.Commit());
   return Schedule();
+}
+
+absl::StatusOr<std::vector<v1::JobEvent>> Coordinator::ListJobEvents(
+    const std::string& id_or_name) const {
+  std::string id;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    const v1::Job* job = Lookup(id_or_name);
+    if (job == nullptr) {
+      return absl::NotFoundError(absl::StrCat("job \"", id_or_name, "\" not found"));
+    }
+    id = job->id();
+  }
+  return store_->LoadEvents(id);
 }
 
 absl::Status Coordinator::Tick() {
@@ -630,7 +688,9 @@ void Coordinator::FailGangsWithDeadMembers(Change& change) {
       } else if (w->state() == v1::LOST) {
         why = "lost";
       } else if (w->state() == v1::DRAINED) {
-        why = "shut down";
+        FailAttempt(change, change.Stage(job_id), absl::StrCat("worker ", worker, " shut down"), "",
+                    AttemptEnd::kDrain);
+        break;
       } else if (registry_.TaskOf(worker) != task) {
         why = "no longer runs its task (it restarted, or its result was lost)";
       } else {
@@ -643,10 +703,63 @@ void Coordinator::FailGangsWithDeadMembers(Change& change) {
   ResolveDependents(change);
 }
 
+// NOTE [late checkpoints]
+// An attempt ends when its first rank fails or shuts down; the gang's rank 0
+// may still be writing the checkpoint of the step the gang agreed to stop
+// at, and its report then arrives for an attempt that is over. While the job
+// waits for its next attempt (QUEUED, and that attempt was its last), nothing
+// else writes its checkpoints: a newer one from that attempt is recorded, so
+// the restart resumes from it instead of redoing the steps since the one
+// before. Reports of any other attempt change nothing (attempt fencing).
+absl::Status Coordinator::RecordLateCheckpoint(const v1::Job* job, int attempt,
+                                               const std::string& checkpoint) {
+  if (job == nullptr || checkpoint.empty() || job->state() != v1::QUEUED ||
+      job->attempts() != attempt || checkpoint == job->checkpoint()) {
+    return absl::OkStatus();
+  }
+  auto step_of = [](const std::string& path, int64_t* step) {
+    return model::ParseCheckpointFileName(path.substr(path.find_last_of('/') + 1), step);
+  };
+  int64_t late = 0;
+  int64_t recorded = -1;
+  if (!step_of(checkpoint, &late)) return absl::OkStatus();
+  if (!job->checkpoint().empty() && step_of(job->checkpoint(), &recorded) && late <= recorded) {
+    return absl::OkStatus();
+  }
+  Change change(this);
+  v1::Job& staged = change.Stage(job->id());
+  if (!job->checkpoint().empty()) {
+    staged.set_reason(absl::StrReplaceAll(job->reason(), {{job->checkpoint(), checkpoint}}));
+  } else {
+    staged.set_reason(absl::StrReplaceAll(job->reason(),
+                                          {{"restarting from scratch", "restarting from " + checkpoint}}));
+  }
+  staged.set_checkpoint(checkpoint);
+  return change.Commit();
+}
+
+std::string Coordinator::DrainingMember(const v1::Job& job) const {
+  for (const std::string& id : job.workers()) {
+    const v1::Worker* w = registry_.Find(id);
+    if (w != nullptr && w->draining()) return id;
+  }
+  return "";
+}
+
 void Coordinator::FailAttempt(Change& change, v1::Job& job, const std::string& reason,
-                              const std::string& culprit, bool permanent) {
+                              const std::string& culprit, AttemptEnd end) {
   completed_ranks_.erase(job.id());
   job.clear_workers();
+  if (end == AttemptEnd::kDrain) {
+    // Nobody failed: the restart is not the job's to pay for.
+    job.set_state(v1::QUEUED);
+    job.set_reason(absl::StrCat("attempt ", job.attempts(), " stopped: ", reason, "; restarting ",
+                                job.checkpoint().empty() ? "from scratch"
+                                                         : "from " + job.checkpoint()));
+    *job.mutable_queued_at() = ToProto(clock_->Now());
+    return;
+  }
+  const bool permanent = end == AttemptEnd::kPermanent;
   const auto& avoided = job.avoided_workers();
   if (!culprit.empty() && std::find(avoided.begin(), avoided.end(), culprit) == avoided.end() &&
       avoided.size() < 16) {

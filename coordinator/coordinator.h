@@ -133,6 +133,11 @@ class Coordinator {
 
   std::vector<v1::Worker> ListWorkers() const;
 
+  // The job's events, oldest first: its submission and every transition,
+  // each stored in the commit that made it (read from the store, outside the
+  // coordinator's lock). NotFound for an unknown job.
+  absl::StatusOr<std::vector<v1::JobEvent>> ListJobEvents(const std::string& id_or_name) const;
+
   // --- WorkerService ---
 
   // `principal` is who registers ("" in insecure mode): from then on only it
@@ -170,13 +175,23 @@ class Coordinator {
   const v1::Job* Lookup(const std::string& id_or_name) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   v1::Job* LookupById(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Schedule() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How an attempt ended: a fault (requeued while max_restarts allows,
+  // spending one), an error no retry can fix (the job fails), or a gang
+  // member that shuts down (requeued, spending nothing).
+  enum class AttemptEnd { kFault, kPermanent, kDrain };
   // Ends the current attempt of a RUNNING job: cancels its other ranks and
   // requeues the job or fails it (staged in `change`).
   // `culprit`: the worker whose failure ended the attempt ("" if none), which
   // the next attempt avoids when it can.
   void FailAttempt(Change& change, v1::Job& job, const std::string& reason,
-                   const std::string& culprit, bool permanent = false)
+                   const std::string& culprit, AttemptEnd end = AttemptEnd::kFault)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // NOTE [late checkpoints] in coordinator.cc.
+  absl::Status RecordLateCheckpoint(const v1::Job* job, int attempt,
+                                    const std::string& checkpoint)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A member of the job's gang that is draining, or "".
+  std::string DrainingMember(const v1::Job& job) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Moves PENDING children of finished jobs forward (staged in `change`).
   void ResolveDependents(Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   v1::TaskAssignment MakeAssignment(const v1::Job& job, int rank,

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/testing/fake_clock.h"
+#include "common/version.h"
 #include "coordinator/testing/in_memory_job_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -59,6 +60,7 @@ class CoordinatorTest : public ::testing::Test {
 
   std::string AddWorker(int port) {
     v1::RegisterWorkerRequest r;
+    r.set_protocol_version(kWorkerProtocolVersion);
     r.set_device_kind("cpu");
     r.set_collective_address("127.0.0.1:" + std::to_string(port));
     auto response = coordinator_->RegisterWorker(r);
@@ -429,6 +431,7 @@ TEST(CoordinatorFencingTest, AReportFromAnOldAttemptChangesNothingAndIsCounted) 
   spec.set_max_restarts(1);
   const std::string id = (*coordinator.SubmitJobs({spec}))[0];
   v1::RegisterWorkerRequest r;
+  r.set_protocol_version(kWorkerProtocolVersion);
   r.set_collective_address("127.0.0.1:1");
   const std::string w = coordinator.RegisterWorker(r)->worker_id();
   v1::CompleteTaskRequest fail;
@@ -467,6 +470,123 @@ TEST_F(CoordinatorTest, TheNextAttemptAvoidsTheWorkerThatFailed) {
   EXPECT_EQ(job.attempts(), 2);
   EXPECT_THAT(job.workers(), ElementsAre(good));
   EXPECT_THAT(job.avoided_workers(), ElementsAre(bad));
+}
+
+// A worker of another release is refused at registration, saying which side
+// to upgrade; nothing is registered.
+TEST_F(CoordinatorTest, RefusesAWorkerOfAnotherProtocolVersion) {
+  v1::RegisterWorkerRequest r;
+  r.set_collective_address("127.0.0.1:1");  // protocol_version 0: an old worker
+  auto old_worker = coordinator_->RegisterWorker(r);
+  EXPECT_EQ(old_worker.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(old_worker.status().message()),
+              HasSubstr("this worker speaks worker protocol 0"));
+  EXPECT_THAT(std::string(old_worker.status().message()), HasSubstr("upgrade the worker"));
+  r.set_protocol_version(kWorkerProtocolVersion + 1);
+  EXPECT_THAT(std::string(coordinator_->RegisterWorker(r).status().message()),
+              HasSubstr("upgrade the coordinator"));
+  EXPECT_TRUE(coordinator_->ListWorkers().empty());
+  r.set_protocol_version(kWorkerProtocolVersion);
+  auto current = coordinator_->RegisterWorker(r);
+  ASSERT_TRUE(current.ok()) << current.status();
+  EXPECT_EQ(current->protocol_version(), kWorkerProtocolVersion);
+}
+
+// Every transition is an event stored with it: the submission, each
+// attempt's start (its gang, the checkpoint it resumes from) and end (the
+// step reached, why), and the final state.
+TEST_F(CoordinatorTest, RecordsAnEventForEveryTransitionAndAttempt) {
+  v1::JobSpec spec = Spec("pre", "pretrain");
+  spec.set_max_restarts(1);
+  const std::string id = Submit({spec})[0];
+  const std::string w1 = AddWorker(7001);
+  v1::ReportProgressRequest progress;
+  progress.set_worker_id(w1);
+  progress.set_task_id(id + ".1");
+  progress.mutable_progress()->set_step(9);
+  progress.set_checkpoint("/a/j-1/attempt-1/ckpt-8.simclr");
+  ASSERT_TRUE(coordinator_->ReportProgress(progress).ok());
+  ASSERT_TRUE(Complete(w1, id + ".1", false, "", "trainer killed by signal 9").ok());
+  ASSERT_TRUE(Complete(w1, id + ".2", true, "/a/j-1/attempt-2/ckpt-20.simclr").ok());
+
+  absl::StatusOr<std::vector<v1::JobEvent>> events = coordinator_->ListJobEvents("pre");
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 5u);
+  const std::vector<v1::JobEvent>& e = *events;
+  EXPECT_EQ(e[0].from_state(), v1::JOB_STATE_UNSPECIFIED);
+  EXPECT_EQ(e[0].to_state(), v1::QUEUED);
+  EXPECT_EQ(e[1].to_state(), v1::RUNNING);
+  EXPECT_EQ(e[1].attempt(), 1);
+  EXPECT_THAT(e[1].workers(), ElementsAre(w1));
+  EXPECT_EQ(e[1].checkpoint(), "");
+  EXPECT_EQ(e[2].from_state(), v1::RUNNING);
+  EXPECT_EQ(e[2].to_state(), v1::QUEUED);
+  EXPECT_EQ(e[2].step(), 9);
+  EXPECT_NE(e[2].message().find("trainer killed by signal 9"), std::string::npos);
+  EXPECT_EQ(e[3].attempt(), 2);
+  EXPECT_EQ(e[3].checkpoint(), "/a/j-1/attempt-1/ckpt-8.simclr");
+  EXPECT_EQ(e[4].to_state(), v1::SUCCEEDED);
+  for (const v1::JobEvent& event : e) EXPECT_EQ(event.job_id(), id);
+  EXPECT_EQ(coordinator_->ListJobEvents("nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+// NOTE [late checkpoints]: rank 1 fails first; rank 0's report of the
+// checkpoint the gang had agreed on arrives after the attempt ended. The job
+// waits for its next attempt, so that checkpoint is recorded (and the reason
+// updated); the report still tells rank 0 to stop.
+TEST_F(CoordinatorTest, ACheckpointReportedJustAfterTheAttemptEndedIsKept) {
+  v1::JobSpec spec = Spec("pre", "pretrain", 2);
+  spec.set_max_restarts(1);
+  const std::string id = Submit({spec})[0];
+  const std::string w1 = AddWorker(7001);
+  const std::string w2 = AddWorker(7002);
+  auto report = [&](const std::string& checkpoint) {
+    v1::ReportProgressRequest r;
+    r.set_worker_id(w1);
+    r.set_task_id(id + ".1");
+    r.set_checkpoint(checkpoint);
+    return coordinator_->ReportProgress(r);
+  };
+  ASSERT_TRUE(report("/a/j-1/attempt-1/ckpt-8.simclr").ok());
+  ASSERT_TRUE(Complete(w2, id + ".1", false, "", "a peer is gone").ok());
+  ASSERT_EQ(Get(id).state(), v1::QUEUED);
+  absl::StatusOr<v1::ReportProgressResponse> late = report("/a/j-1/attempt-1/ckpt-12.simclr");
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_TRUE(late->cancelled());
+  EXPECT_EQ(Get(id).checkpoint(), "/a/j-1/attempt-1/ckpt-12.simclr");
+  EXPECT_THAT(Get(id).reason(), HasSubstr("restarting from /a/j-1/attempt-1/ckpt-12.simclr"));
+  // An older one changes nothing.
+  ASSERT_TRUE(report("/a/j-1/attempt-1/ckpt-4.simclr").ok());
+  EXPECT_EQ(Get(id).checkpoint(), "/a/j-1/attempt-1/ckpt-12.simclr");
+}
+
+// NOTE [graceful drain]: a worker that shuts down says so; its gang stops,
+// and the restart spends nothing and blames nobody. The draining worker gets
+// no new task.
+TEST_F(CoordinatorTest, AGangStoppedForADrainingWorkerSpendsNoRestart) {
+  v1::JobSpec spec = Spec("pre", "pretrain", 2);
+  spec.set_max_restarts(0);
+  const std::string id = Submit({spec})[0];
+  const std::string w1 = AddWorker(7001);
+  const std::string w2 = AddWorker(7002);
+  v1::HeartbeatRequest draining;
+  draining.set_worker_id(w2);
+  draining.add_running_task_ids(id + ".1");
+  draining.set_draining(true);
+  ASSERT_TRUE(coordinator_->Heartbeat(draining).ok());
+  // The gang voted to stop: rank 0 ends first, "cancelled" by the vote.
+  ASSERT_TRUE(Complete(w1, id + ".1", false, "", "cancelled at step 7").ok());
+  v1::Job job = Get(id);
+  EXPECT_EQ(job.state(), v1::QUEUED);  // max_restarts 0, yet restarted
+  EXPECT_EQ(job.restarts(), 0);
+  EXPECT_THAT(job.reason(), HasSubstr("worker " + w2 + " is shutting down"));
+  EXPECT_TRUE(job.avoided_workers().empty());
+  ASSERT_TRUE(Complete(w2, id + ".1", false, "", "worker shutting down").ok());
+  for (const v1::Worker& w : coordinator_->ListWorkers()) {
+    EXPECT_EQ(w.consecutive_failures(), 0) << w.id();
+  }
+  // Two idle workers, but one is draining: the gang of two waits.
+  EXPECT_EQ(Get(id).state(), v1::QUEUED);
 }
 
 // A worker whose side fails three attempts in a row (of any jobs) is

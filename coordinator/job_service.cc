@@ -71,6 +71,16 @@ grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context,
   return grpc::Status(grpc::StatusCode::CANCELLED, "watch ended by the client");
 }
 
+grpc::Status JobServiceImpl::ListJobEvents(grpc::ServerContext* context,
+                                           const v1::ListJobEventsRequest* request,
+                                           v1::ListJobEventsResponse* response) {
+  AUTHORIZE_USER(caller);
+  absl::StatusOr<std::vector<v1::JobEvent>> events = coordinator_->ListJobEvents(request->job());
+  if (!events.ok()) return ToGrpc(events.status());
+  for (v1::JobEvent& event : *events) *response->add_events() = std::move(event);
+  return grpc::Status::OK;
+}
+
 grpc::Status JobServiceImpl::ListWorkers(grpc::ServerContext* context,
                                          const v1::ListWorkersRequest*,
                                          v1::ListWorkersResponse* response) {

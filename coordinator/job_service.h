@@ -31,6 +31,9 @@ class JobServiceImpl final : public v1::JobService::Service {
                         grpc::ServerWriter<v1::Job>* writer) override;
   grpc::Status ListWorkers(grpc::ServerContext* context, const v1::ListWorkersRequest* request,
                            v1::ListWorkersResponse* response) override;
+  grpc::Status ListJobEvents(grpc::ServerContext* context,
+                             const v1::ListJobEventsRequest* request,
+                             v1::ListJobEventsResponse* response) override;
 
  private:
   Coordinator* const coordinator_;

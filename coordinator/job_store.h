@@ -3,6 +3,7 @@
 #ifndef SIMCLR_COORDINATOR_JOB_STORE_H_
 #define SIMCLR_COORDINATOR_JOB_STORE_H_
 
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -19,9 +20,15 @@ class JobStore {
   // Every stored job, oldest first.
   virtual absl::StatusOr<std::vector<v1::Job>> LoadAll() = 0;
 
-  // Inserts or replaces `jobs` (keyed by id) in one atomic, durable commit:
-  // when it returns OK all of them survive a crash; on error none changed.
-  virtual absl::Status Put(const std::vector<v1::Job>& jobs) = 0;
+  // Inserts or replaces `jobs` (keyed by id) and appends `events` in one
+  // atomic, durable commit: when it returns OK all of them survive a crash;
+  // on error nothing changed.
+  virtual absl::Status Put(const std::vector<v1::Job>& jobs,
+                           const std::vector<v1::JobEvent>& events) = 0;
+  absl::Status Put(const std::vector<v1::Job>& jobs) { return Put(jobs, {}); }
+
+  // The events of job `id`, oldest first (none for an unknown id).
+  virtual absl::StatusOr<std::vector<v1::JobEvent>> LoadEvents(const std::string& id) = 0;
 };
 
 }  // namespace simclr::coordinator

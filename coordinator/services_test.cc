@@ -13,6 +13,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "common/testing/fake_clock.h"
+#include "common/version.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/job_service.h"
 #include "coordinator/testing/in_memory_job_store.h"
@@ -117,6 +118,7 @@ TEST_F(ServicesTest, WatchStreamsEveryChangeAndEndsAtTheFinalState) {
 
   grpc::ClientContext register_context;
   v1::RegisterWorkerRequest registration;
+  registration.set_protocol_version(kWorkerProtocolVersion);
   registration.set_collective_address("127.0.0.1:1");
   v1::RegisterWorkerResponse registered;
   ASSERT_TRUE(worker_stub_->RegisterWorker(&register_context, registration, &registered).ok());
@@ -189,6 +191,7 @@ class SecuredServicesTest : public ServicesTest {
     grpc::ClientContext context;
     As(&context, token);
     v1::RegisterWorkerRequest request;
+    request.set_protocol_version(kWorkerProtocolVersion);
     request.set_collective_address("127.0.0.1:1");
     v1::RegisterWorkerResponse response;
     grpc::Status status = worker_stub_->RegisterWorker(&context, request, &response);

@@ -88,17 +88,27 @@ absl::Status SqliteJobStore::Migrate() {
                      ", newer than this coordinator understands (", kSchemaVersion, ")"));
   }
   if (found == kSchemaVersion) return absl::OkStatus();
-  // Version 0 -> 1: a fresh file.
-  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-  absl::Status s = Exec(
+  // kMigrations[v] takes a file from version v to v + 1.
+  static const char* const kMigrations[kSchemaVersion] = {
+      // 0 -> 1: a fresh file.
       "CREATE TABLE IF NOT EXISTS jobs ("
       "  id TEXT PRIMARY KEY,"
       "  seq INTEGER NOT NULL,"
       "  name TEXT NOT NULL,"
       "  state INTEGER NOT NULL,"
-      "  job BLOB NOT NULL)");
-  if (s.ok()) s = Exec("CREATE INDEX IF NOT EXISTS jobs_by_name ON jobs(name)");
-  if (s.ok()) s = Exec("PRAGMA user_version = 1");
+      "  job BLOB NOT NULL);"
+      "CREATE INDEX IF NOT EXISTS jobs_by_name ON jobs(name);",
+      // 1 -> 2: job events.
+      "CREATE TABLE IF NOT EXISTS events ("
+      "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+      "  job_id TEXT NOT NULL,"
+      "  event BLOB NOT NULL);"
+      "CREATE INDEX IF NOT EXISTS events_by_job ON events(job_id, seq);",
+  };
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  absl::Status s;
+  for (int v = found; v < kSchemaVersion && s.ok(); ++v) s = Exec(kMigrations[v]);
+  if (s.ok()) s = Exec(absl::StrCat("PRAGMA user_version = ", kSchemaVersion).c_str());
   if (!s.ok()) {
     Exec("ROLLBACK").IgnoreError();
     return s;
@@ -130,7 +140,31 @@ absl::StatusOr<std::vector<v1::Job>> SqliteJobStore::LoadAll() {
   return jobs;
 }
 
-absl::Status SqliteJobStore::Put(const std::vector<v1::Job>& jobs) {
+absl::StatusOr<std::vector<v1::JobEvent>> SqliteJobStore::LoadEvents(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  Statement select;
+  if (sqlite3_prepare_v2(db_, "SELECT event FROM events WHERE job_id = ?1 ORDER BY seq", -1,
+                         select.out(), nullptr) != SQLITE_OK) {
+    return Error("preparing the event scan");
+  }
+  sqlite3_bind_text(select.get(), 1, id.c_str(), -1, SQLITE_TRANSIENT);
+  std::vector<v1::JobEvent> events;
+  int rc;
+  while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+    v1::JobEvent event;
+    if (!event.ParseFromArray(sqlite3_column_blob(select.get(), 0),
+                              sqlite3_column_bytes(select.get(), 0))) {
+      return absl::DataLossError(
+          absl::StrCat("job store ", path_, ": an event of job ", id, " is not a valid record"));
+    }
+    events.push_back(std::move(event));
+  }
+  if (rc != SQLITE_DONE) return Error(absl::StrCat("scanning the events of job ", id));
+  return events;
+}
+
+absl::Status SqliteJobStore::Put(const std::vector<v1::Job>& jobs,
+                                 const std::vector<v1::JobEvent>& events) {
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   absl::Status status = [&]() -> absl::Status {
@@ -152,6 +186,22 @@ absl::Status SqliteJobStore::Put(const std::vector<v1::Job>& jobs) {
                         SQLITE_TRANSIENT);
       if (sqlite3_step(upsert.get()) != SQLITE_DONE) {
         return Error(absl::StrCat("writing job ", job.id()));
+      }
+    }
+    if (events.empty()) return absl::OkStatus();
+    Statement append;
+    if (sqlite3_prepare_v2(db_, "INSERT INTO events (job_id, event) VALUES (?1, ?2)", -1,
+                           append.out(), nullptr) != SQLITE_OK) {
+      return Error("preparing the event write");
+    }
+    for (const v1::JobEvent& event : events) {
+      const std::string bytes = event.SerializeAsString();
+      sqlite3_reset(append.get());
+      sqlite3_bind_text(append.get(), 1, event.job_id().c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_blob(append.get(), 2, bytes.data(), static_cast<int>(bytes.size()),
+                        SQLITE_TRANSIENT);
+      if (sqlite3_step(append.get()) != SQLITE_DONE) {
+        return Error(absl::StrCat("writing an event of job ", event.job_id()));
       }
     }
     return absl::OkStatus();

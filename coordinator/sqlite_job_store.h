@@ -21,12 +21,16 @@ namespace simclr::coordinator {
 //   ASSIGN_OR_RETURN(auto store, SqliteJobStore::Open("/var/lib/simclr/jobs.db"));
 //   RETURN_IF_ERROR(store->Put({job}));
 //
-// Schema version 1: table jobs(id TEXT PRIMARY KEY, seq INTEGER, name TEXT,
-// state INTEGER, job BLOB) where `job` is the serialized simclr.v1.Job. A file
-// written by a newer schema is refused rather than misread.
+// Schema (PRAGMA user_version), each version one migration step from the one
+// before, applied in one transaction when an older file is opened:
+//   1: jobs(id TEXT PRIMARY KEY, seq INTEGER, name TEXT, state INTEGER,
+//      job BLOB), `job` the serialized simclr.v1.Job;
+//   2: + events(seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT,
+//      event BLOB), `event` a serialized simclr.v1.JobEvent.
+// A file written by a newer schema is refused rather than misread.
 class SqliteJobStore final : public JobStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the database at `path`. Errors name the file.
   static absl::StatusOr<std::unique_ptr<SqliteJobStore>> Open(const std::string& path);
@@ -36,7 +40,10 @@ class SqliteJobStore final : public JobStore {
   SqliteJobStore& operator=(const SqliteJobStore&) = delete;
 
   absl::StatusOr<std::vector<v1::Job>> LoadAll() override;
-  absl::Status Put(const std::vector<v1::Job>& jobs) override;
+  using JobStore::Put;
+  absl::Status Put(const std::vector<v1::Job>& jobs,
+                   const std::vector<v1::JobEvent>& events) override;
+  absl::StatusOr<std::vector<v1::JobEvent>> LoadEvents(const std::string& id) override;
 
  private:
   SqliteJobStore(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}

@@ -123,6 +123,11 @@ void WorkerRegistry::Forget() {
   }
 }
 
+void WorkerRegistry::SetDraining(const std::string& id) {
+  Entry* e = FindEntry(id);
+  if (e != nullptr) e->worker.set_draining(true);
+}
+
 void WorkerRegistry::RecordTaskOutcome(const std::string& id, bool failed) {
   Entry* e = FindEntry(id);
   if (e == nullptr) return;
@@ -175,7 +180,7 @@ const v1::Worker* WorkerRegistry::Find(const std::string& id) const {
 std::vector<const v1::Worker*> WorkerRegistry::IdleWorkers() const {
   std::vector<const v1::Worker*> idle;
   for (const auto& [number, e] : entries_) {
-    if (e.worker.state() == v1::IDLE) idle.push_back(&e.worker);
+    if (e.worker.state() == v1::IDLE && !e.worker.draining()) idle.push_back(&e.worker);
   }
   return idle;
 }

@@ -64,6 +64,10 @@ class WorkerRegistry {
   // completes a task. Unknown ids are ignored.
   void RecordTaskOutcome(const std::string& id, bool failed);
 
+  // Marks a live worker as shutting down: IdleWorkers() leaves it out from
+  // then on. Unknown ids are ignored.
+  void SetDraining(const std::string& id);
+
   // Makes an idle worker busy with `assignment` (undelivered until acked).
   void Assign(const std::string& id, const v1::TaskAssignment& assignment);
 
@@ -83,7 +87,7 @@ class WorkerRegistry {
   bool IsLive(const std::string& id) const;
   const v1::Worker* Find(const std::string& id) const;
 
-  // Live idle workers, in registration order.
+  // Live idle workers that are not draining, in registration order.
   std::vector<const v1::Worker*> IdleWorkers() const;
   // Live workers (idle or busy) per device kind.
   std::map<std::string, int> LiveCountByDevice() const;

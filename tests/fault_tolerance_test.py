@@ -156,6 +156,46 @@ class HungWorkerTest(unittest.TestCase):
             report_recovery("a whole worker SIGSTOPped", final, stopped, detected, recovered)
 
 
+class DrainTest(unittest.TestCase):
+    """A worker of a running gang gets SIGTERM (a node drained, a pod
+    evicted): the gang stops at one agreed step, rank 0 checkpoints it, the
+    worker hands the job back and leaves, and the job resumes on the others
+    from exactly that step, spending no restart."""
+
+    def test_a_drained_worker_hands_its_gang_over_without_losing_a_step(self):
+        with Cluster(workers=3) as c:
+            # No periodic checkpoint: the only one is the step the gang agreed on.
+            c.submit(SPEC.format(name="drained", steps=40).replace(
+                "checkpoint_every_steps: 4", "checkpoint_every_steps: 1000"))  # max_restarts: 0
+            job = wait_until(lambda: (lambda j: j if j["progress"].get("step", 0) >= 5 else None)(
+                c.job("drained")), 180, "5 steps")
+            victim = job["workers"][1]
+            c.workers[c.worker_index(victim)].send_signal(signal.SIGTERM)
+            drained = time.monotonic()
+            detected = wait_until(lambda: c.job("drained")["attempts"] >= 2 and time.monotonic(),
+                                  120, "the second attempt")
+            watched = c.watch("drained", timeout=600)
+            self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
+            job = c.job("drained")
+            report_recovery("a gang's worker drained (SIGTERM)", job, drained, detected,
+                            time.monotonic())
+            self.assertEqual(job["restarts"], 0)
+            self.assertEqual(job["attempts"], 2)
+            self.assertNotIn(victim, job["workers"])
+            self.assertIn(victim, [w["id"] for w in c.get("workers") if w["state"] == "DRAINED"])
+            log = step_log(job)
+            self.assertEqual([s["step"] for s in log], list(range(1, 41)))  # none lost, none redone
+
+            c.submit(SPEC.format(name="reference", steps=40))
+            self.assertEqual(c.watch("reference", timeout=600).returncode, 0, c.logs())
+            reference = {s["step"]: s for s in step_log(c.job("reference"))}
+            for s in log:
+                r = reference[s["step"]]
+                self.assertLess(abs(s["loss"] - r["loss"]), 1e-4 * abs(r["loss"]),
+                                "step %d: %r after the drain, %r without" % (
+                                    s["step"], s["loss"], r["loss"]))
+
+
 class FullDiskTest(unittest.TestCase):
     """The artifact volume fills up mid-run (a tmpfs of its own, filled by a
     file; the test is skipped where the sandbox does not allow mounting).
@@ -210,6 +250,15 @@ class FullDiskTest(unittest.TestCase):
             self.assertEqual(leftovers, [])
             with open(attempt_file(job, 1, "rank-0.log")) as f:
                 self.assertIn("No space left on device", f.read())
+            # The job's events tell the story: attempt 1 ended (the first
+            # report wins: rank 0's full disk, or its peer's broken
+            # collective), attempt 2 resumed from the recorded checkpoint.
+            described = c.ctl("describe", "job", "full")
+            self.assertEqual(described.returncode, 0, described.stderr)
+            self.assertIn("attempt 1 ended, requeued: at step", described.stdout)
+            self.assertIn("attempt 2 started: on ", described.stdout)
+            self.assertIn("resuming from " + before["checkpoint"].rsplit("/", 1)[0],
+                          described.stdout)
             with open(attempt_file(job, 2, "rank-0.log")) as f:
                 log = f.read()
             self.assertNotIn("cannot resume", log)

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/version.h"
 #include "model/checkpoint/checkpoint_files.h"
 
 namespace simclr::worker {
@@ -209,8 +210,16 @@ void Agent::Stop() {
 }
 
 absl::Status Agent::Register() {
-  ASSIGN_OR_RETURN(v1::RegisterWorkerResponse response,
-                   connection_->RegisterWorker(options_.registration));
+  v1::RegisterWorkerRequest request = options_.registration;
+  request.set_protocol_version(kWorkerProtocolVersion);
+  ASSIGN_OR_RETURN(v1::RegisterWorkerResponse response, connection_->RegisterWorker(request));
+  if (response.protocol_version() != kWorkerProtocolVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the coordinator speaks worker protocol ", response.protocol_version(),
+        ", this worker ", kWorkerProtocolVersion, "; upgrade the ",
+        response.protocol_version() < kWorkerProtocolVersion ? "coordinator" : "worker",
+        " (run both from one release)"));
+  }
   {
     absl::MutexLock lock(&mu_);
     worker_id_ = response.worker_id();
@@ -228,6 +237,8 @@ absl::Status Agent::Run() {
     JoinFinishedTask();
     if (worker_id().empty()) {
       absl::Status s = Register();
+      // A version skew does not heal by retrying: end, saying so.
+      if (absl::IsFailedPrecondition(s)) return s;
       if (!s.ok()) {
         std::fprintf(stderr, "simclr-worker: cannot register: %s\n", s.ToString().c_str());
       }
@@ -242,24 +253,40 @@ absl::Status Agent::Run() {
     stop_.WaitForNotificationWithTimeout(interval);
   }
 
-  // Shutting down: deregister first, so the coordinator restarts the gang
-  // elsewhere instead of handing this worker new work, then stop the task.
-  const std::string id = worker_id();
-  absl::Status deregistered = absl::OkStatus();
-  if (!id.empty()) {
-    v1::DeregisterWorkerRequest request;
-    request.set_worker_id(id);
-    deregistered = connection_->DeregisterWorker(request);
+  // NOTE [graceful drain]: shutting down, the worker tells the coordinator
+  // (which gives it no new task and lets its gang's restart spend nothing),
+  // stops its task (the trainer's gang votes to stop at one step and rank 0
+  // checkpoints it), keeps heartbeating while the task ends and its
+  // checkpoint and result are reported, and only then deregisters. The
+  // trainer is killed if it does not end within the runner's grace period.
+  {
+    absl::MutexLock lock(&mu_);
+    CancelRunning("worker shutting down");
+  }
+  if (!worker_id().empty()) HeartbeatOnce();  // says "draining" at once
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (mu_.AwaitWithTimeout(absl::Condition(this, &Agent::TaskEnded), heartbeat_interval_)) {
+        break;
+      }
+    }
+    if (!worker_id().empty()) HeartbeatOnce();
   }
   std::thread task;
   {
     absl::MutexLock lock(&mu_);
-    CancelRunning("worker shutting down");
     task = std::move(task_thread_);
   }
   if (task.joinable()) task.join();
-  return deregistered;
+  const std::string id = worker_id();
+  if (id.empty()) return absl::OkStatus();
+  v1::DeregisterWorkerRequest request;
+  request.set_worker_id(id);
+  return connection_->DeregisterWorker(request);
 }
+
+bool Agent::TaskEnded() const { return !task_thread_.joinable() || task_done_; }
 
 void Agent::JoinFinishedTask() {
   std::thread finished;
@@ -276,6 +303,7 @@ void Agent::JoinFinishedTask() {
 
 void Agent::HeartbeatOnce() {
   v1::HeartbeatRequest request;
+  request.set_draining(stop_requested_.load());
   {
     absl::MutexLock lock(&mu_);
     request.set_worker_id(worker_id_);
@@ -302,6 +330,7 @@ void Agent::HeartbeatOnce() {
   }
   for (const v1::TaskAssignment& task : response->assignments()) {
     if (seen_tasks_.count(task.task_id()) > 0) continue;  // resent; already ours
+    if (stop_requested_) continue;  // draining: the coordinator will take it back
     if (!task_id_.empty()) {
       std::fprintf(stderr, "simclr-worker: ignoring %s while %s runs\n", task.task_id().c_str(),
                    task_id_.c_str());

@@ -45,11 +45,14 @@ class Agent {
   ~Agent();
 
   // Loops until Stop(): (re)registers, heartbeats, starts and cancels tasks.
-  // Returns OK after a clean stop (running task ended, worker deregistered).
+  // Returns OK after a clean stop (running task ended, worker deregistered),
+  // FailedPrecondition at once when the coordinator speaks another worker
+  // protocol (common/version.h).
   absl::Status Run();
 
-  // Asks Run() to stop: the worker deregisters (so the coordinator restarts
-  // its gang elsewhere), then the running task is cancelled and joined.
+  // Asks Run() to stop: the running task is cancelled, its end reported
+  // while the worker keeps heartbeating, then the worker deregisters (NOTE
+  // [graceful drain] in agent.cc).
   // Non-blocking.
   void Stop();
 
@@ -68,6 +71,8 @@ class Agent {
   void RunTask(v1::TaskAssignment task, std::shared_ptr<Context> context);
   void CancelRunning(const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void JoinFinishedTask() ABSL_LOCKS_EXCLUDED(mu_);
+  // No task, or the task has ended and its result was reported.
+  bool TaskEnded() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const AgentOptions options_;
   CoordinatorConnection* const connection_;  // not owned

@@ -13,6 +13,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "absl/synchronization/notification.h"
+#include "common/version.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/testing/in_memory_job_store.h"
 #include "coordinator/worker_service.h"
@@ -212,11 +213,55 @@ TEST_F(AgentTest, StopReportsTheRunningTaskAndDeregisters) {
   thread_ = std::thread([] {});
   EXPECT_TRUE(run_status_.ok()) << run_status_;
   v1::Job job = coordinator_->GetJob(id).value();
-  // The job's only attempt failed: it is queued for a restart elsewhere.
+  // NOTE [graceful drain]: the task ended and was reported while the worker
+  // was still registered (draining); the job is queued for a restart
+  // elsewhere that spends none of its restarts, then the worker left.
   EXPECT_EQ(job.state(), v1::QUEUED);
-  EXPECT_NE(job.reason().find("worker w-1 shut down"), std::string::npos) << job.reason();
+  EXPECT_NE(job.reason().find("worker w-1 is shutting down"), std::string::npos) << job.reason();
   EXPECT_EQ(job.attempts(), 1);
+  EXPECT_EQ(job.restarts(), 0);
   EXPECT_EQ(coordinator_->ListWorkers()[0].state(), v1::DRAINED);
+  EXPECT_EQ(coordinator_->ListWorkers()[0].consecutive_failures(), 0);
+}
+
+// Registration answered as by a coordinator of a release before versions
+// were exchanged (no protocol_version); every other call fails.
+class OldCoordinator final : public CoordinatorConnection {
+ public:
+  absl::StatusOr<v1::RegisterWorkerResponse> RegisterWorker(
+      const v1::RegisterWorkerRequest& r) override {
+    sent_version = r.protocol_version();
+    v1::RegisterWorkerResponse response;
+    response.set_worker_id("w-1");
+    return response;
+  }
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest&) override {
+    return absl::UnavailableError("old");
+  }
+  absl::StatusOr<v1::ReportProgressResponse> ReportProgress(
+      const v1::ReportProgressRequest&) override {
+    return absl::UnavailableError("old");
+  }
+  absl::Status CompleteTask(const v1::CompleteTaskRequest&) override {
+    return absl::UnavailableError("old");
+  }
+  absl::Status DeregisterWorker(const v1::DeregisterWorkerRequest&) override {
+    return absl::UnavailableError("old");
+  }
+
+  int sent_version = -1;
+};
+
+TEST(AgentVersionTest, EndsAtOnceWhenTheCoordinatorSpeaksAnotherProtocol) {
+  OldCoordinator old;
+  BlockingRunner runner;
+  Agent agent(AgentOptions(), &old, &runner, &Clock::Real());
+  const absl::Status status = agent.Run();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_NE(status.message().find("the coordinator speaks worker protocol 0"), std::string::npos)
+      << status;
+  EXPECT_NE(status.message().find("upgrade the coordinator"), std::string::npos) << status;
+  EXPECT_EQ(old.sent_version, kWorkerProtocolVersion);
 }
 
 // NOTE [checkpoint retention] in agent.cc: the coordinator is away while the

@@ -3,6 +3,7 @@
 #define SIMCLR_COORDINATOR_TESTING_IN_MEMORY_JOB_STORE_H_
 
 #include <map>
+#include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -20,12 +21,21 @@ class InMemoryJobStore final : public JobStore {
     return jobs;
   }
 
-  absl::Status Put(const std::vector<v1::Job>& jobs) override {
+  using JobStore::Put;
+  absl::Status Put(const std::vector<v1::Job>& jobs,
+                   const std::vector<v1::JobEvent>& events) override {
     absl::MutexLock lock(&mu_);
     ++puts_;
     if (fail_writes_) return absl::UnavailableError("injected store failure");
     for (const v1::Job& job : jobs) jobs_[Seq(job.id())] = job;
+    for (const v1::JobEvent& event : events) events_[event.job_id()].push_back(event);
     return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<v1::JobEvent>> LoadEvents(const std::string& id) override {
+    absl::MutexLock lock(&mu_);
+    auto it = events_.find(id);
+    return it == events_.end() ? std::vector<v1::JobEvent>{} : it->second;
   }
 
   void set_fail_writes(bool fail) {
@@ -43,6 +53,7 @@ class InMemoryJobStore final : public JobStore {
 
   absl::Mutex mu_;
   std::map<long, v1::Job> jobs_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::vector<v1::JobEvent>> events_ ABSL_GUARDED_BY(mu_);
   bool fail_writes_ ABSL_GUARDED_BY(mu_) = false;
   int puts_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -118,23 +118,6 @@ absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
       }
     }
     const absl::Time synced = clock.Now();
-    if (stop) {
-      // Every rank saw the vote and stops after this step. Rank 0 keeps the
-      // step (when the job checkpoints at all), so a gang that is drained
-      // or restarted loses nothing it agreed on.
-      if (options.rank == 0 && options.checkpoint_every_steps > 0) {
-        const double epoch = static_cast<double>(step + 1) / options.steps_per_epoch;
-        ASSIGN_OR_RETURN(std::string checkpoint,
-                         SaveTrainingCheckpoint(options.artifact_dir, step + 1, epoch, model,
-                                                *parts.optimizer, options.spec));
-        v1::Progress progress;
-        progress.set_step(step + 1);
-        progress.set_total_steps(options.total_steps);
-        progress.set_epoch(epoch);
-        parts.context->Report(progress, {}, checkpoint);
-      }
-      return absl::CancelledError(absl::StrCat("cancelled at step ", step + 1));
-    }
     if (!std::isfinite(loss)) {
       return absl::InternalError(absl::StrCat("loss is ", loss, " at step ", step + 1,
                                               "; lower optimizer.base_lr or use fp32"));
@@ -169,6 +152,24 @@ absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
                                                    " at step ", step + 1, ": ",
                                                    std::strerror(errno)));
       }
+    }
+
+    if (stop) {
+      // Every rank saw the vote and stops after this step. Rank 0 keeps the
+      // step (when the job checkpoints at all), so a gang that is drained
+      // or restarted loses nothing it agreed on.
+      if (options.rank == 0 && options.checkpoint_every_steps > 0) {
+        const double epoch = static_cast<double>(step + 1) / options.steps_per_epoch;
+        ASSIGN_OR_RETURN(std::string checkpoint,
+                         SaveTrainingCheckpoint(options.artifact_dir, step + 1, epoch, model,
+                                                *parts.optimizer, options.spec));
+        v1::Progress progress;
+        progress.set_step(step + 1);
+        progress.set_total_steps(options.total_steps);
+        progress.set_epoch(epoch);
+        parts.context->Report(progress, {}, checkpoint);
+      }
+      return absl::CancelledError(absl::StrCat("cancelled at step ", step + 1));
     }
 
     std::string checkpoint;
