@@ -52,6 +52,7 @@ std::string EventTitle(const v1::JobEvent& event) {
   if (from == v1::JOB_STATE_UNSPECIFIED) {
     return absl::StrCat("submitted (", JobStateName(to), ")");
   }
+  if (from == to) return absl::StrCat("attempt ", event.attempt(), " says");
   if (to == v1::RUNNING) return absl::StrCat("attempt ", event.attempt(), " started");
   if (from == v1::RUNNING && to == v1::QUEUED) {
     return absl::StrCat("attempt ", event.attempt(), " ended, requeued");
@@ -70,6 +71,9 @@ std::string EventTitle(const v1::JobEvent& event) {
 }
 
 std::string EventDetail(const v1::JobEvent& event) {
+  if (event.from_state() == event.to_state()) {
+    return absl::StrCat("at step ", event.step(), ": ", event.message());
+  }
   if (event.to_state() == v1::RUNNING) {
     return absl::StrCat("on ", Ranks(event.workers()), "; ",
                         event.checkpoint().empty() ? "from scratch"

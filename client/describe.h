@@ -10,8 +10,9 @@
 
 namespace simclr::client {
 
-// What happened in one event, e.g. "attempt 2 started", "attempt 1 failed",
-// "submitted", "succeeded".
+// What happened in one event, e.g. "attempt 2 started", "attempt 1 ended,
+// requeued", "attempt 2 says" (a note of the trainer's), "submitted",
+// "succeeded".
 std::string EventTitle(const v1::JobEvent& event);
 
 // The details: for an attempt's start its gang and the checkpoint it resumes

@@ -40,6 +40,13 @@ TEST(DescribeTest, TellsEachAttemptsStartAndEnd) {
   EXPECT_EQ(EventTitle(Event(v1::PENDING, v1::QUEUED, 0, 5)), "dependency succeeded, queued");
   EXPECT_EQ(EventTitle(Event(v1::RUNNING, v1::SUCCEEDED, 2, 90)), "succeeded");
   EXPECT_EQ(EventDetail(Event(v1::QUEUED, v1::CANCELLED, 0, 9)), "-");
+
+  v1::JobEvent note = Event(v1::RUNNING, v1::RUNNING, 2, 61);
+  note.add_workers("w-3");
+  note.set_step(8);
+  note.set_message("resumed from ckpt-4: ckpt-8 is torn");
+  EXPECT_EQ(EventTitle(note), "attempt 2 says");
+  EXPECT_EQ(EventDetail(note), "at step 8: resumed from ckpt-4: ckpt-8 is torn");
 }
 
 TEST(DescribeTest, ShowsTheJobItsSpecAndItsEventsInOrder) {

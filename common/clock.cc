@@ -8,6 +8,11 @@ namespace {
 class RealClock final : public Clock {
  public:
   absl::Time Now() const override { return absl::Now(); }
+
+  bool AwaitUntil(absl::Mutex& mu, const absl::Condition& condition,
+                  absl::Time deadline) const override {
+    return mu.AwaitWithDeadline(condition, deadline);
+  }
 };
 
 }  // namespace

@@ -65,6 +65,9 @@ bool IsFinal(v1::JobState state) {
 
 // See coordinator.h. Holds copies of the jobs it changes; nothing is visible
 // to readers until Commit() succeeded.
+// Notes a report may add to the job's events (TaskContext::Note).
+constexpr int kMaxNotesPerReport = 8;
+
 // The event recording that `job` went from `from` to its state at `now`.
 v1::JobEvent TransitionEvent(const v1::Job& job, v1::JobState from, absl::Time now) {
   v1::JobEvent event;
@@ -119,13 +122,17 @@ class Coordinator::Change {
 
   bool empty() const { return staged_.empty(); }
 
-  // Stores every staged job, and an event for each one whose state changed,
-  // in one commit; then makes them current.
+  // An event to store with this change (besides the transitions).
+  void AddEvent(v1::JobEvent event) { events_.push_back(std::move(event)); }
+
+  // Stores every staged job, an event for each one whose state changed and
+  // the added events in one commit; then makes them current.
   absl::Status Commit() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     if (staged_.empty()) return absl::OkStatus();
     const absl::Time now = c_->clock_->Now();
     std::vector<v1::Job> jobs;
-    std::vector<v1::JobEvent> events;
+    std::vector<v1::JobEvent> events = std::move(events_);
+    events_.clear();
     for (const auto& [id, job] : staged_) {
       jobs.push_back(job);
       if (from_[id] != job.state()) events.push_back(TransitionEvent(job, from_[id], now));
@@ -150,6 +157,7 @@ class Coordinator::Change {
   Coordinator* const c_;
   std::map<std::string, v1::Job> staged_;
   std::map<std::string, v1::JobState> from_;
+  std::vector<v1::JobEvent> events_;
 };
 
 Coordinator::Coordinator(CoordinatorOptions options, JobStore* store, const Clock* clock,
@@ -556,17 +564,23 @@ absl::StatusOr<v1::ReportProgressResponse> Coordinator::ReportProgress(
 
   const bool new_checkpoint = !r.checkpoint().empty() && r.checkpoint() != job->checkpoint();
   const absl::Time now = clock_->Now();
-  if (new_checkpoint || now - last_persisted_[job_id] >= options_.progress_persist_interval) {
+  if (new_checkpoint || !r.notes().empty() ||
+      now - last_persisted_[job_id] >= options_.progress_persist_interval) {
     Change change(this);
     v1::Job& staged = change.Stage(job_id);
-    *staged.mutable_progress() = r.progress();
+    if (r.has_progress()) *staged.mutable_progress() = r.progress();
     MergeReportedMetrics(r.metrics(), staged);
     if (new_checkpoint) staged.set_checkpoint(r.checkpoint());
+    for (int i = 0; i < r.notes_size() && i < kMaxNotesPerReport; ++i) {
+      v1::JobEvent event = TransitionEvent(staged, v1::RUNNING, now);
+      event.set_message(Truncate(r.notes(i), options_.max_reason_bytes));
+      change.AddEvent(std::move(event));
+    }
     RETURN_IF_ERROR(change.Commit());
   } else {
     // Between persists, progress lives in memory only: losing a few seconds
     // of it in a crash costs nothing that the next report does not restore.
-    *job->mutable_progress() = r.progress();
+    if (r.has_progress()) *job->mutable_progress() = r.progress();
     MergeReportedMetrics(r.metrics(), *job);
     ++versions_[job_id];
   }

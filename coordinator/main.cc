@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/flags_usage.h"
 #include "common/clock.h"
 #include "common/health_server.h"
 #include "common/loopback.h"
@@ -92,7 +93,8 @@ bool IsLoopback(const std::string& listen) {
 
 int main(int argc, char** argv) {
   simclr::BlockShutdownSignals();  // before any thread starts
-  absl::SetProgramUsageMessage("Keeps SimCLRv2 jobs and schedules them onto workers.");
+  simclr::SetFlagsUsage("Keeps SimCLRv2 jobs and schedules them onto workers.",
+                        "coordinator/main.cc");
   absl::ParseCommandLine(argc, argv);
   using simclr::coordinator::Coordinator;
 

@@ -96,6 +96,36 @@ def report_recovery(scenario, job, fault, detected=None, done=None):
                             job["attempts"]))
 
 
+def follow_recovery(test, c, name, scenario, fault):
+    """After a fault at `fault` (a time.monotonic() value): waits for job
+    `name`'s next attempt and its end, asserts that it SUCCEEDED, prints the
+    scenario's recovery line and returns the job."""
+    detected = wait_until(lambda: c.job(name)["attempts"] >= 2 and time.monotonic(), 120,
+                          "the second attempt of " + name)
+    watched = c.watch(name, timeout=600)
+    test.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
+    job = c.job(name)
+    report_recovery(scenario, job, fault, detected, time.monotonic())
+    test.assertEqual(job["state"], "SUCCEEDED")
+    return job
+
+
+def assert_same_as_undisturbed(test, c, spec, log):
+    """Runs `spec` (named "reference") without a fault and asserts that every
+    line of `log` (the disturbed run's step log, replays included) has the
+    learning rate and loss of the same step there: the same weights,
+    optimizer state and data order after every resume."""
+    c.submit(spec)
+    test.assertEqual(c.watch("reference", timeout=600).returncode, 0, c.logs())
+    reference = {s["step"]: s for s in step_log(c.job("reference"))}
+    test.assertEqual(sorted({s["step"] for s in log}), sorted(reference))
+    for s in log:
+        r = reference[s["step"]]
+        test.assertAlmostEqual(s["lr"], r["lr"], places=12)
+        test.assertLess(abs(s["loss"] - r["loss"]), 1e-4 * abs(r["loss"]),
+                        "step %d: %r disturbed, %r undisturbed" % (s["step"], s["loss"], r["loss"]))
+
+
 class Cluster:
     def __init__(self, workers=2, heartbeat="1s", state_dir=None, threads=1, worker_args=(),
                  coordinator_args=(), ctl_args=()):

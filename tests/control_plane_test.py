@@ -6,8 +6,10 @@ are rejected with exit code 2 and store nothing; a lost worker fails its job
 with a reason naming it; a cancelled job frees its workers.
 """
 import os
+import subprocess
+import unittest
 
-from cluster import ClusterTestCase, wait_until
+from cluster import ClusterTestCase, runfile, wait_until
 
 TINY = """
 name: {name}
@@ -103,6 +105,25 @@ class ControlPlaneTest(ClusterTestCase):
         self.assertEqual(c.watch("cancel-me").returncode, 1)
         wait_until(lambda: len([w for w in c.get("workers") if w["state"] == "IDLE"]) >= 2, 30,
                    "the workers to be idle again")
+
+
+class DaemonHelpTest(unittest.TestCase):
+    """Each daemon's --help lists its own flags (it printed "No flags
+    matched" when they lived in main.cc)."""
+
+    def test_help_lists_each_daemons_own_flags(self):
+        for binary, flags in (("coordinator/simclr-coordinator", ["--listen", "--state_dir",
+                                                                  "--unhealthy_after_failures"]),
+                              ("worker/simclr-worker", ["--coordinator", "--device",
+                                                        "--trainer_grace_period"]),
+                              ("worker/simclr-trainer", ["--device", "--probe"])):
+            result = subprocess.run([runfile(binary), "--help"], capture_output=True, text=True,
+                                    timeout=60)
+            text = result.stdout + result.stderr
+            self.assertNotIn("No flags matched", text, binary)
+            for flag in flags:
+                self.assertIn(flag, text, binary)
+            self.assertNotIn("--stderrthreshold", text, binary)  # not everybody's flags
 
 
 if __name__ == "__main__":

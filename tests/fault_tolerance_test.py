@@ -11,8 +11,8 @@ import tempfile
 import time
 import unittest
 
-from cluster import (Cluster, ClusterTestCase, attempt_file, free_port, report_recovery,
-                     runfile, step_log, wait_until)
+from cluster import (Cluster, ClusterTestCase, assert_same_as_undisturbed, attempt_file,
+                     follow_recovery, free_port, report_recovery, runfile, step_log, wait_until)
 
 SPEC = """
 name: {name}
@@ -78,6 +78,11 @@ class FaultToleranceTest(ClusterTestCase):
         resumed = log.split("resumes at step ")[1].split()
         self.assertLess(int(resumed[0]), int(torn.split("ckpt-")[1].split(".")[0]))
         self.assertNotEqual(resumed[2], torn)
+        # The job's events say so.
+        described = c.ctl("describe", "job", "corrupt").stdout
+        self.assertIn("attempt 2 says: at step", described)
+        self.assertIn("cannot resume from " + torn, described)
+        self.assertIn("resumed from " + resumed[2], described)
 
     def test_an_error_a_retry_cannot_fix_fails_the_job_at_once(self):
         c = self.cluster
@@ -101,13 +106,8 @@ class FaultToleranceTest(ClusterTestCase):
         c.kill_coordinator()
         killed = time.monotonic()
         c.start_coordinator()
-        resumed = wait_until(lambda: c.job("coordinator-killed")["attempts"] >= 2 and
-                             time.monotonic(), 120, "the second attempt")
-        watched = c.watch("coordinator-killed", timeout=600)
-        self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
-        job = c.job("coordinator-killed")
-        report_recovery("coordinator SIGKILLed and restarted", job, killed, resumed,
-                        time.monotonic())
+        job = follow_recovery(self, c, "coordinator-killed", "coordinator SIGKILLed and restarted",
+                              killed)
         self.assertEqual(job["attempts"], 2)
         self.assertEqual(job["restarts"], 0)
 
@@ -171,29 +171,15 @@ class DrainTest(unittest.TestCase):
                 c.job("drained")), 180, "5 steps")
             victim = job["workers"][1]
             c.workers[c.worker_index(victim)].send_signal(signal.SIGTERM)
-            drained = time.monotonic()
-            detected = wait_until(lambda: c.job("drained")["attempts"] >= 2 and time.monotonic(),
-                                  120, "the second attempt")
-            watched = c.watch("drained", timeout=600)
-            self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
-            job = c.job("drained")
-            report_recovery("a gang's worker drained (SIGTERM)", job, drained, detected,
-                            time.monotonic())
+            job = follow_recovery(self, c, "drained", "a gang's worker drained (SIGTERM)",
+                                  time.monotonic())
             self.assertEqual(job["restarts"], 0)
             self.assertEqual(job["attempts"], 2)
             self.assertNotIn(victim, job["workers"])
             self.assertIn(victim, [w["id"] for w in c.get("workers") if w["state"] == "DRAINED"])
             log = step_log(job)
             self.assertEqual([s["step"] for s in log], list(range(1, 41)))  # none lost, none redone
-
-            c.submit(SPEC.format(name="reference", steps=40))
-            self.assertEqual(c.watch("reference", timeout=600).returncode, 0, c.logs())
-            reference = {s["step"]: s for s in step_log(c.job("reference"))}
-            for s in log:
-                r = reference[s["step"]]
-                self.assertLess(abs(s["loss"] - r["loss"]), 1e-4 * abs(r["loss"]),
-                                "step %d: %r after the drain, %r without" % (
-                                    s["step"], s["loss"], r["loss"]))
+            assert_same_as_undisturbed(self, c, SPEC.format(name="reference", steps=40), log)
 
 
 class FullDiskTest(unittest.TestCase):
@@ -269,15 +255,7 @@ class FullDiskTest(unittest.TestCase):
             report_recovery("artifact volume full mid-run (freed once the attempt failed)", job,
                             filled, detected, recovered)
 
-            c.submit(SPEC.format(name="reference", steps=40))
-            self.assertEqual(c.watch("reference", timeout=600).returncode, 0, c.logs())
-            reference = {s["step"]: s for s in step_log(c.job("reference"))}
-            self.assertEqual(sorted({s["step"] for s in log_lines}), list(range(1, 41)))
-            for s in log_lines:
-                r = reference[s["step"]]
-                self.assertLess(abs(s["loss"] - r["loss"]), 1e-4 * abs(r["loss"]),
-                                "step %d: %r after the full disk, %r without" % (
-                                    s["step"], s["loss"], r["loss"]))
+            assert_same_as_undisturbed(self, c, SPEC.format(name="reference", steps=40), log_lines)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,12 @@ size 2 job; the coordinator restarts the whole gang on the surviving
 workers from the latest checkpoint, and the resumed run repeats the steps
 after that checkpoint exactly (same weights, optimizer state, data order).
 """
-import os
 import unittest
 
 import time
 
-from cluster import Cluster, report_recovery, step_log, wait_until
+from cluster import (Cluster, assert_same_as_undisturbed, follow_recovery, step_log,
+                     wait_until)
 
 SPEC = """
 name: resilient
@@ -31,15 +31,8 @@ class RestartTest(unittest.TestCase):
                 lambda: (lambda j: j if j["checkpoint"] and j["progress"]["step"] >= 6 else None)(
                     c.job("resilient")), 180, "a checkpoint and 6 steps")
             c.kill_worker(first["workers"][1])
-            killed = time.monotonic()
-            detected = wait_until(lambda: c.job("resilient")["attempts"] >= 2 and
-                                  time.monotonic(), 120, "the second attempt")
-
-            watched = c.watch("resilient", timeout=600)
-            self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
-            job = c.job("resilient")
-            report_recovery("a gang's worker SIGKILLed", job, killed, detected, time.monotonic())
-            self.assertEqual(job["state"], "SUCCEEDED")
+            job = follow_recovery(self, c, "resilient", "a gang's worker SIGKILLed",
+                                  time.monotonic())
             self.assertEqual(job["attempts"], 2)
             self.assertNotIn(first["workers"][1], job["workers"])
             self.assertEqual(job["progress"]["step"], 40)
@@ -52,19 +45,8 @@ class RestartTest(unittest.TestCase):
                 if log[i]["step"] <= log[i - 1]["step"]:
                     self.assertGreater(log[i]["step"], 1, "attempt 2 started from scratch")
                     self.assertEqual((log[i]["step"] - 1) % 4, 0, "resumed at %r" % log[i])
-
-            # The same job without a fault: every step of both attempts must
-            # match the uninterrupted run (same weights, optimizer state and
-            # data order after the resume).
-            c.submit(SPEC.replace("name: resilient", "name: reference"))
-            self.assertEqual(c.watch("reference", timeout=600).returncode, 0, c.logs())
-            reference = {s["step"]: s for s in step_log(c.job("reference"))}
-            for s in log:
-                r = reference[s["step"]]
-                self.assertAlmostEqual(s["lr"], r["lr"], places=12)
-                self.assertLess(abs(s["loss"] - r["loss"]), 1e-4 * abs(r["loss"]),
-                                "step %d: %r after the restart, %r without one" % (
-                                    s["step"], s["loss"], r["loss"]))
+            assert_same_as_undisturbed(self, c, SPEC.replace("name: resilient", "name: reference"),
+                                       log)
 
 
 if __name__ == "__main__":

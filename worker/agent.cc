@@ -85,8 +85,20 @@ class Agent::Context final : public TaskContext {
     // coordinator needs only the latest.
     if (!checkpoint.empty()) {
       unacknowledged_checkpoint_ = checkpoint;
-      new_checkpoint_ = true;
+      urgent_ = true;
     }
+    woken_ = true;
+  }
+
+  void Note(const std::string& what) override {
+    absl::MutexLock lock(&mu_);
+    if (!pending_.has_value()) {
+      pending_.emplace();
+      pending_->set_worker_id(worker_id_);
+      pending_->set_task_id(task_id_);
+    }
+    pending_->add_notes(what);
+    urgent_ = true;
     woken_ = true;
   }
 
@@ -107,7 +119,7 @@ class Agent::Context final : public TaskContext {
     mu_.Lock();
     for (;;) {
       if (pending_.has_value()) {
-        const bool urgent = closing_ || new_checkpoint_;
+        const bool urgent = closing_ || urgent_;
         const absl::Duration wait =
             urgent ? absl::ZeroDuration()
                    : std::max(last_sent_ + agent_->options_.progress_interval, resend_after_) -
@@ -116,7 +128,7 @@ class Agent::Context final : public TaskContext {
           v1::ReportProgressRequest request = std::move(*pending_);
           pending_.reset();
           request.set_checkpoint(unacknowledged_checkpoint_);
-          new_checkpoint_ = false;
+          urgent_ = false;
           last_sent_ = clock.Now();
           const bool last = closing_;
           mu_.Unlock();
@@ -129,10 +141,15 @@ class Agent::Context final : public TaskContext {
             mu_.Unlock();
             PruneCheckpoints(request.checkpoint());
             mu_.Lock();
-          } else if (!acknowledged && !pending_.has_value() && !last) {
-            // Nothing newer to carry the checkpoint: resend this report
-            // after a pause.
-            pending_ = std::move(request);
+          } else if (!acknowledged && !last) {
+            if (!pending_.has_value()) {
+              // Nothing newer to carry the checkpoint: resend this report
+              // after a pause.
+              pending_ = std::move(request);
+            } else {
+              // A newer report carries the checkpoint; the notes go with it.
+              for (const std::string& note : request.notes()) pending_->add_notes(note);
+            }
             resend_after_ = clock.Now() + std::max(agent_->options_.progress_interval,
                                                    kResendBackoff);
           }
@@ -140,7 +157,7 @@ class Agent::Context final : public TaskContext {
           continue;
         }
         woken_ = false;
-        mu_.AwaitWithTimeout(absl::Condition(&woken_), wait);
+        clock.AwaitFor(mu_, absl::Condition(&woken_), wait);
       } else if (closing_) {
         break;
       } else {
@@ -167,7 +184,7 @@ class Agent::Context final : public TaskContext {
   std::string cancel_reason_ ABSL_GUARDED_BY(mu_);
   std::optional<v1::ReportProgressRequest> pending_ ABSL_GUARDED_BY(mu_);
   std::string unacknowledged_checkpoint_ ABSL_GUARDED_BY(mu_);
-  bool new_checkpoint_ ABSL_GUARDED_BY(mu_) = false;
+  bool urgent_ ABSL_GUARDED_BY(mu_) = false;  // a new checkpoint or a note: send at once
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_sent_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
@@ -206,7 +223,9 @@ bool Agent::WaitUntilRegistered(absl::Duration timeout) const {
 }
 
 void Agent::Stop() {
-  if (!stop_requested_.exchange(true)) stop_.Notify();
+  stop_requested_ = true;
+  absl::MutexLock lock(&mu_);
+  stopping_ = true;
 }
 
 absl::Status Agent::Register() {
@@ -233,7 +252,7 @@ absl::Status Agent::Register() {
 }
 
 absl::Status Agent::Run() {
-  while (!stop_.HasBeenNotified()) {
+  while (!stop_requested_) {
     JoinFinishedTask();
     if (worker_id().empty()) {
       absl::Status s = Register();
@@ -245,12 +264,8 @@ absl::Status Agent::Run() {
     } else {
       HeartbeatOnce();
     }
-    absl::Duration interval;
-    {
-      absl::MutexLock lock(&mu_);
-      interval = heartbeat_interval_;
-    }
-    stop_.WaitForNotificationWithTimeout(interval);
+    absl::MutexLock lock(&mu_);
+    clock_->AwaitFor(mu_, absl::Condition(&stopping_), heartbeat_interval_);
   }
 
   // NOTE [graceful drain]: shutting down, the worker tells the coordinator
@@ -267,7 +282,7 @@ absl::Status Agent::Run() {
   for (;;) {
     {
       absl::MutexLock lock(&mu_);
-      if (mu_.AwaitWithTimeout(absl::Condition(this, &Agent::TaskEnded), heartbeat_interval_)) {
+      if (clock_->AwaitFor(mu_, absl::Condition(this, &Agent::TaskEnded), heartbeat_interval_)) {
         break;
       }
     }
@@ -387,10 +402,12 @@ void Agent::RunTask(v1::TaskAssignment task, std::shared_ptr<Context> context) {
     return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
   };
   for (int tries = 1; !sent.ok() && retryable(sent) && clock_->Now() < give_up &&
-                      (!stop_.HasBeenNotified() || tries < 3);
+                      (!stop_requested_ || tries < 3);
        ++tries) {
-    absl::Notification backoff;
-    backoff.WaitForNotificationWithTimeout(absl::Seconds(1));
+    {
+      absl::MutexLock lock(&mu_);
+      clock_->AwaitFor(mu_, absl::Condition(&stopping_), absl::Seconds(1));
+    }
     sent = connection_->CompleteTask(request);
   }
   if (!sent.ok()) {

@@ -14,7 +14,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "worker/coordinator_connection.h"
@@ -80,8 +79,9 @@ class Agent {
   const Clock* const clock_;                 // not owned
 
   std::atomic<bool> stop_requested_{false};
-  absl::Notification stop_;  // notified once, by the first Stop()
   mutable absl::Mutex mu_;
+  // Set by Stop(): ends the waits between heartbeats and retries at once.
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::string worker_id_ ABSL_GUARDED_BY(mu_);
   absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(mu_);
   // The task in flight, if any, and its thread.

@@ -1,6 +1,7 @@
 // The agent against a real coordinator core behind in-process gRPC services.
 #include "worker/agent.h"
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "absl/synchronization/notification.h"
+#include "common/testing/fake_clock.h"
 #include "common/version.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/testing/in_memory_job_store.h"
@@ -61,10 +63,12 @@ class SlowReportsConnection final : public CoordinatorConnection {
     return real_->RegisterWorker(r);
   }
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& r) override {
+    ++heartbeats;
     return real_->Heartbeat(r);
   }
   absl::StatusOr<v1::ReportProgressResponse> ReportProgress(
       const v1::ReportProgressRequest& r) override {
+    ++reports;
     if (hold) released.WaitForNotification();
     if (away) return absl::UnavailableError("the coordinator is away");
     return real_->ReportProgress(r);
@@ -78,6 +82,8 @@ class SlowReportsConnection final : public CoordinatorConnection {
 
   std::atomic<bool> hold{false};
   std::atomic<bool> away{false};
+  std::atomic<int> heartbeats{0};
+  std::atomic<int> reports{0};
   absl::Notification released;
 
  private:
@@ -86,11 +92,14 @@ class SlowReportsConnection final : public CoordinatorConnection {
 
 class AgentTest : public ::testing::Test {
  protected:
+  // The clock of the coordinator and the agent.
+  virtual const Clock* clock() { return &Clock::Real(); }
+
   void SetUp() override {
     coordinator::CoordinatorOptions options;
     options.registry.heartbeat_interval = absl::Milliseconds(20);
     options.progress_persist_interval = absl::ZeroDuration();
-    auto c = coordinator::Coordinator::Create(options, &store_, &Clock::Real());
+    auto c = coordinator::Coordinator::Create(options, &store_, clock());
     ASSERT_TRUE(c.ok());
     coordinator_ = *std::move(c);
     service_ = std::make_unique<coordinator::WorkerServiceImpl>(coordinator_.get());
@@ -104,7 +113,7 @@ class AgentTest : public ::testing::Test {
     AgentOptions agent_options;
     agent_options.registration.set_collective_address("127.0.0.1:1");
     agent_options.progress_interval = absl::ZeroDuration();
-    agent_ = std::make_unique<Agent>(agent_options, connection_, &runner_, &Clock::Real());
+    agent_ = std::make_unique<Agent>(agent_options, connection_, &runner_, clock());
     thread_ = std::thread([this] { run_status_ = agent_->Run(); });
     ASSERT_TRUE(agent_->WaitUntilRegistered(absl::Seconds(10)));
   }
@@ -224,6 +233,86 @@ TEST_F(AgentTest, StopReportsTheRunningTaskAndDeregisters) {
   EXPECT_EQ(coordinator_->ListWorkers()[0].consecutive_failures(), 0);
 }
 
+TEST_F(AgentTest, ANoteOfTheTrainerBecomesAJobEvent) {
+  runner_.script = [&](TaskContext& context) -> absl::StatusOr<TaskResult> {
+    v1::Progress progress;
+    progress.set_step(3);
+    progress.set_total_steps(8);
+    context.Report(progress, {{"loss", 1.5}}, "");
+    context.Note("cannot resume from ckpt-8 (torn); resumed from ckpt-4");
+    return TaskResult{"/a/ckpt-8.simclr", {}};
+  };
+  const std::string id = Submit();
+  AwaitState(id, v1::SUCCEEDED);
+  absl::StatusOr<std::vector<v1::JobEvent>> events = coordinator_->ListJobEvents(id);
+  ASSERT_TRUE(events.ok()) << events.status();
+  int notes = 0;
+  for (const v1::JobEvent& e : *events) {
+    if (e.from_state() != v1::RUNNING || e.to_state() != v1::RUNNING) continue;
+    ++notes;
+    EXPECT_EQ(e.message(), "cannot resume from ckpt-8 (torn); resumed from ckpt-4");
+    EXPECT_EQ(e.step(), 3);
+    EXPECT_EQ(e.attempt(), 1);
+  }
+  EXPECT_EQ(notes, 1);
+}
+
+// Real-time waits for what another thread does; the fake clock does not move.
+template <typename Predicate>
+bool Eventually(Predicate done) {
+  for (int i = 0; i < 5000 && !done(); ++i) absl::SleepFor(absl::Milliseconds(1));
+  return done();
+}
+
+// The same agent and coordinator on a FakeClock: the agent's waits between
+// heartbeats and its resends end only when the test advances the clock.
+class FakeClockAgentTest : public AgentTest {
+ protected:
+  const Clock* clock() override { return &fake_; }
+  FakeClock fake_;
+};
+
+TEST_F(FakeClockAgentTest, HeartbeatsComeEveryIntervalOfTheClockAndNoSooner) {
+  absl::SleepFor(absl::Milliseconds(100));  // real time passes, the clock does not
+  const int before = connection_->heartbeats;
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(connection_->heartbeats, before);
+  fake_.Advance(absl::Milliseconds(20));  // the coordinator's heartbeat interval
+  EXPECT_TRUE(Eventually([&] { return connection_->heartbeats == before + 1; }));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(connection_->heartbeats, before + 1);
+}
+
+TEST_F(FakeClockAgentTest, AReportTheCoordinatorMissedIsResentAfterTheBackoff) {
+  connection_->away = true;
+  absl::Notification reported;
+  runner_.script = [&](TaskContext& context) -> absl::StatusOr<TaskResult> {
+    v1::Progress progress;
+    progress.set_step(4);
+    progress.set_total_steps(8);
+    context.Report(progress, {}, "/a/ckpt-4.simclr");
+    reported.Notify();
+    while (!runner_.release_.HasBeenNotified()) absl::SleepFor(absl::Milliseconds(1));
+    return TaskResult{"/a/ckpt-8.simclr", {}};
+  };
+  const std::string id = Submit();
+  // The assignment comes with the next heartbeat (whenever the agent began
+  // waiting for it: advance until it does).
+  ASSERT_TRUE(Eventually([&] {
+    fake_.Advance(absl::Milliseconds(20));
+    return reported.WaitForNotificationWithTimeout(absl::Milliseconds(5));
+  }));
+  ASSERT_TRUE(Eventually([&] { return connection_->reports == 1; }));
+  connection_->away = false;
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(connection_->reports, 1);  // no resend before the backoff passed
+  fake_.Advance(absl::Milliseconds(250));
+  EXPECT_EQ(AwaitCheckpoint(id, "/a/ckpt-4.simclr").checkpoint(), "/a/ckpt-4.simclr");
+  EXPECT_EQ(connection_->reports, 2);
+  runner_.release_.Notify();
+  AwaitState(id, v1::SUCCEEDED);
+}
+
 // Registration answered as by a coordinator of a release before versions
 // were exchanged (no protocol_version); every other call fails.
 class OldCoordinator final : public CoordinatorConnection {
@@ -265,9 +354,9 @@ TEST(AgentVersionTest, EndsAtOnceWhenTheCoordinatorSpeaksAnotherProtocol) {
 }
 
 // NOTE [checkpoint retention] in agent.cc: the coordinator is away while the
-// trainer writes checkpoints 2..6. Nothing is deleted meanwhile (step 1 is
-// what the coordinator recorded); the next report once it is back carries
-// step 6, which is then recorded, and only then are 1..3 deleted.
+// trainer writes checkpoints 2..6. Meanwhile step 1, which the coordinator
+// recorded, is kept whatever else is pruned; the next report once it is back
+// carries step 6, which is then recorded, and only then is step 1 deleted.
 TEST_F(AgentTest, CheckpointsWrittenWhileTheCoordinatorIsAwayAreRecordedAndPrunedAfter) {
   const std::string dir = ::testing::TempDir() + "/agent_retention";
   std::filesystem::remove_all(dir);
@@ -302,7 +391,12 @@ TEST_F(AgentTest, CheckpointsWrittenWhileTheCoordinatorIsAwayAreRecordedAndPrune
   id = Submit();
   submitted.Notify();
   AwaitState(id, v1::SUCCEEDED);
-  EXPECT_EQ(kept_while_away.size(), 6u);
+  for (int step : {1, 4, 5, 6}) {
+    EXPECT_NE(std::find(kept_while_away.begin(), kept_while_away.end(),
+                        dir + "/" + model::CheckpointFileName(step)),
+              kept_while_away.end())
+        << step;
+  }
   EXPECT_EQ(model::ListCheckpoints(dir).value(),
             (std::vector<std::string>{dir + "/ckpt-4.simclr", dir + "/ckpt-5.simclr",
                                       dir + "/ckpt-6.simclr"}));

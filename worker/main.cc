@@ -39,6 +39,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
+#include "common/flags_usage.h"
 #include "common/clock.h"
 #include "common/metrics_http_server.h"
 #include "common/shutdown_signal.h"
@@ -134,7 +135,8 @@ int main(int argc, char** argv) {
   simclr::BlockShutdownSignals();  // before any thread starts
   // A trainer that exits before reading its task must not kill the agent.
   signal(SIGPIPE, SIG_IGN);
-  absl::SetProgramUsageMessage("Runs SimCLRv2 training tasks for a simclr-coordinator.");
+  simclr::SetFlagsUsage("Runs SimCLRv2 training tasks for a simclr-coordinator.",
+                        "worker/main.cc");
   absl::ParseCommandLine(argc, argv);
 
   const std::string work_dir = absl::GetFlag(FLAGS_work_dir);

@@ -28,6 +28,11 @@ class TaskContext {
   // always sends reports that carry a checkpoint.
   virtual void Report(const v1::Progress& progress, const std::map<std::string, double>& metrics,
                       const std::string& checkpoint = "") = 0;
+
+  // Something the job's events should record, such as a fallback to an
+  // older checkpoint. Sent at once (with the latest progress, if any); only
+  // rank 0's notes are recorded.
+  virtual void Note(const std::string& what) = 0;
 };
 
 struct TaskResult {

@@ -33,6 +33,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/flags_usage.h"
 #include "common/clock.h"
 #include "common/shutdown_signal.h"
 #include "proto/simclr/v1/worker.pb.h"
@@ -100,8 +101,9 @@ int Probe(const std::string& device, int index) {
 
 int main(int argc, char** argv) {
   simclr::BlockShutdownSignals();  // before any thread starts
-  absl::SetProgramUsageMessage(
-      "Runs one SimCLRv2 task for a simclr-worker agent (task on stdin, events on fd 3).");
+  simclr::SetFlagsUsage(
+      "Runs one SimCLRv2 task for a simclr-worker agent (task on stdin, events on fd 3).",
+      "worker/trainer_main.cc");
   absl::ParseCommandLine(argc, argv);
 
   const std::string device = absl::GetFlag(FLAGS_device);

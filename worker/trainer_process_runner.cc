@@ -111,6 +111,9 @@ absl::StatusOr<TaskResult> TrainerProcessRunner::Run(const v1::TaskAssignment& t
           context.Report(event.progress().progress(), ToMap(event.progress().metrics()),
                          event.progress().checkpoint());
           break;
+        case TrainerEvent::kNote:
+          context.Note(event.note());
+          break;
         case TrainerEvent::kStep:
           if (observer_ != nullptr) observer_->OnStep(labels, ToStats(event.step()));
           break;

@@ -32,11 +32,16 @@ class RecordingContext final : public TaskContext {
     if (!checkpoint.empty()) checkpoints.push_back(checkpoint);
     last_metrics = metrics;
   }
+  void Note(const std::string& what) override {
+    absl::MutexLock lock(&mu_);
+    notes.push_back(what);
+  }
 
   std::atomic<bool> cancelled_{false};
   absl::Mutex mu_;
   std::vector<int64_t> steps;
   std::vector<std::string> checkpoints;
+  std::vector<std::string> notes;
   std::map<std::string, double> last_metrics;
 };
 

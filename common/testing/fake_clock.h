@@ -35,6 +35,17 @@ class FakeClock final : public Clock {
     now_ = t;
   }
 
+  // Waits in real time slices of a millisecond, so that a wait ends soon
+  // after another thread advances the clock past `deadline`.
+  bool AwaitUntil(absl::Mutex& mu, const absl::Condition& condition,
+                  absl::Time deadline) const override {
+    while (!condition.Eval()) {
+      if (Now() >= deadline) return false;
+      mu.AwaitWithTimeout(condition, absl::Milliseconds(1));
+    }
+    return true;
+  }
+
  private:
   mutable absl::Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_);

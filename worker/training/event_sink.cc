@@ -30,6 +30,12 @@ void EventSink::Report(const v1::Progress& progress, const std::map<std::string,
   Send(event);
 }
 
+void EventSink::Note(const std::string& what) {
+  TrainerEvent event;
+  event.set_note(what);
+  Send(event);
+}
+
 void EventSink::OnStep(const TaskLabels&, const StepStats& stats) {
   stepped_ = true;
   TrainerEvent event;

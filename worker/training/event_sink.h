@@ -34,6 +34,7 @@ class EventSink final : public TaskContext, public TrainingObserver {
   bool cancelled() const override { return cancel_->HasBeenNotified(); }
   void Report(const v1::Progress& progress, const std::map<std::string, double>& metrics,
               const std::string& checkpoint) override;
+  void Note(const std::string& what) override;
 
   // TrainingObserver
   void OnStep(const TaskLabels& task, const StepStats& stats) override;

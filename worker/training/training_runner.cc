@@ -191,14 +191,18 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
       // Torn or corrupt (every checkpoint is CRC-checked): the newest good
       // one that the same attempt wrote instead. Every rank reads the same
       // directory, so the gang agrees on it.
+      const std::string torn = resumed_from;
+      const std::string why(restored.status().message());
       std::fprintf(stderr, "simclr-trainer: cannot resume from %s (%s); looking for the newest "
-                   "good checkpoint\n", resumed_from.c_str(),
-                   std::string(restored.status().message()).c_str());
+                   "good checkpoint\n", torn.c_str(), why.c_str());
       ASSIGN_OR_RETURN(resumed_from,
-                       model::LatestCheckpoint(std::filesystem::path(resumed_from)
-                                                   .parent_path()
-                                                   .string()));
+                       model::LatestCheckpoint(std::filesystem::path(torn).parent_path().string()));
       restored = RestoreTrainingCheckpoint(resumed_from, *net, *optimizer);
+      // The job's events say so too (rank 0 speaks for the gang).
+      if (rank == 0 && restored.ok()) {
+        context.Note(absl::StrCat("cannot resume from ", torn, " (", why, "); resumed from ",
+                                  resumed_from, ", the newest good checkpoint"));
+      }
     }
     ASSIGN_OR_RETURN(start_step, std::move(restored));
     std::fprintf(stderr, "simclr-trainer: %s resumes at step %lld from %s\n",
