@@ -1,8 +1,11 @@
 #include "coordinator/coordinator.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
+#include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -166,6 +169,7 @@ Coordinator::Coordinator(CoordinatorOptions options, JobStore* store, const Cloc
       store_(store),
       clock_(clock),
       observer_(observer),
+      incarnation_(absl::Uniform<uint64_t>(absl::BitGen(), 1, std::numeric_limits<uint64_t>::max())),
       registry_(*clock, options_.registry) {}
 
 absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(
@@ -187,23 +191,94 @@ absl::Status Coordinator::Recover() {
     versions_[job.id()] = 1;
     jobs_[number] = std::move(job);
   }
-  // Gangs do not survive a coordinator restart: their workers register again
-  // as new workers, and are told to stop the old tasks.
-  Change change(this);
+  // NOTE [reconciliation]: running gangs get one lease period to come back.
+  const absl::Time deadline = clock_->Now() + registry_.lease_timeout();
   for (auto& [number, job] : jobs_) {
     if (job.state() != v1::RUNNING) continue;
-    // Not the job's fault: requeued whatever its max_restarts.
-    v1::Job& staged = change.Stage(job.id());
-    staged.set_state(v1::QUEUED);
-    staged.clear_workers();
-    staged.set_reason(absl::StrCat("the coordinator restarted during attempt ", job.attempts(),
-                                   "; resuming ",
-                                   job.checkpoint().empty() ? "from scratch"
-                                                            : "from " + job.checkpoint()));
-    *staged.mutable_queued_at() = ToProto(clock_->Now());
+    reconciling_[job.id()] = Reconciling{deadline, {}};
+    for (const std::string& worker : job.workers()) {
+      int64_t n = 0;
+      if (absl::StartsWith(worker, "w-") && absl::SimpleAtoi(worker.substr(2), &n)) {
+        registry_.SkipIdsThrough(n);
+      }
+    }
   }
-  ResolveDependents(change);
-  return change.Commit();
+  return absl::OkStatus();
+}
+
+absl::Status Coordinator::Reconcile(const std::string& worker,
+                                    const v1::RegisterWorkerRequest& r) {
+  std::string job_id;
+  int attempt = 0;
+  if (r.running_task_id().empty() || !ParseTaskId(r.running_task_id(), &job_id, &attempt)) {
+    return absl::OkStatus();
+  }
+  auto it = reconciling_.find(job_id);
+  const v1::Job* job = LookupById(job_id);
+  const int rank = r.running_rank();
+  if (it == reconciling_.end() || job == nullptr || job->state() != v1::RUNNING ||
+      job->attempts() != attempt || rank < 0 || rank >= job->workers_size() ||
+      it->second.ranks_back.count(rank) > 0) {
+    return absl::OkStatus();  // not waited for: its next heartbeat stops the task
+  }
+  const bool last = static_cast<int>(it->second.ranks_back.size()) + 1 == job->workers_size();
+  Change change(this);
+  v1::Job& staged = change.Stage(job_id);
+  staged.set_workers(rank, worker);
+  if (last) {
+    v1::JobEvent back = TransitionEvent(staged, v1::RUNNING, clock_->Now());
+    back.set_message(absl::StrCat("every rank of attempt ", attempt,
+                                  " came back after the coordinator restarted; it continues"));
+    change.AddEvent(std::move(back));
+  }
+  RETURN_IF_ERROR(change.Commit());
+  v1::TaskAssignment running;
+  running.set_task_id(r.running_task_id());
+  running.set_job_id(job_id);
+  running.set_rank(rank);
+  registry_.Assign(worker, running);
+  registry_.Acknowledge(worker, running.task_id());
+  if (last) {
+    reconciling_.erase(it);
+  } else {
+    it->second.ranks_back.insert(rank);
+  }
+  return absl::OkStatus();
+}
+
+bool Coordinator::FromThisIncarnation(uint64_t incarnation) const {
+  return incarnation == 0 || incarnation == incarnation_;
+}
+
+bool Coordinator::WaitingForRank(const v1::Job* job, int attempt, const std::string& worker,
+                                 const std::string& task_id) const {
+  return job != nullptr && reconciling_.count(job->id()) > 0 && job->state() == v1::RUNNING &&
+         job->attempts() == attempt && registry_.TaskOf(worker) != task_id;
+}
+
+void Coordinator::RequeueUnreconciled(Change& change) {
+  const absl::Time now = clock_->Now();
+  for (auto it = reconciling_.begin(); it != reconciling_.end();) {
+    const v1::Job* job = change.Current(it->first);
+    if (job == nullptr || job->state() != v1::RUNNING) {
+      it = reconciling_.erase(it);
+      continue;
+    }
+    if (now < it->second.deadline) {
+      ++it;
+      continue;
+    }
+    std::vector<std::string> missing;
+    for (int rank = 0; rank < job->workers_size(); ++rank) {
+      if (it->second.ranks_back.count(rank) == 0) missing.push_back(absl::StrCat(rank));
+    }
+    FailAttempt(change, change.Stage(it->first),
+                absl::StrCat("the coordinator restarted, and rank(s) ", absl::StrJoin(missing, ", "),
+                             " did not come back within ",
+                             absl::FormatDuration(registry_.lease_timeout())),
+                "", AttemptEnd::kInterrupted);
+    it = reconciling_.erase(it);
+  }
 }
 
 const v1::Job* Coordinator::Lookup(const std::string& id_or_name) const {
@@ -462,7 +537,9 @@ absl::StatusOr<v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
   }
   v1::RegisterWorkerResponse response;
   response.set_protocol_version(kWorkerProtocolVersion);
+  response.set_coordinator_incarnation(incarnation_);
   response.set_worker_id(registry_.Register(r, principal));
+  RETURN_IF_ERROR(Reconcile(response.worker_id(), r));
   response.set_heartbeat_interval_ms(absl::ToInt64Milliseconds(options_.registry.heartbeat_interval));
   response.set_lease_timeout_ms(absl::ToInt64Milliseconds(registry_.lease_timeout()));
   Change change(this);
@@ -495,7 +572,8 @@ std::vector<std::string> Coordinator::StaleTasks(const std::string& worker_id,
 absl::StatusOr<v1::HeartbeatResponse> Coordinator::Heartbeat(const v1::HeartbeatRequest& r) {
   absl::MutexLock lock(&mu_);
   v1::HeartbeatResponse response;
-  if (!registry_.Heartbeat(r.worker_id()).ok()) {
+  if (!FromThisIncarnation(r.coordinator_incarnation()) ||
+      !registry_.Heartbeat(r.worker_id()).ok()) {
     response.set_reregister(true);
     return response;
   }
@@ -550,8 +628,14 @@ absl::StatusOr<v1::ReportProgressResponse> Coordinator::ReportProgress(
     return absl::InvalidArgumentError(absl::StrCat("task_id: got \"", r.task_id(),
                                                    "\", expected <job id>.<attempt>"));
   }
+  if (!FromThisIncarnation(r.coordinator_incarnation())) {
+    return response;  // its worker registers again first (its next heartbeat says so)
+  }
   registry_.Acknowledge(r.worker_id(), r.task_id());
   v1::Job* job = LookupById(job_id);
+  if (WaitingForRank(job, attempt, r.worker_id(), r.task_id())) {
+    return response;  // NOTE [reconciliation]: its worker registers again first
+  }
   if (job == nullptr || job->state() != v1::RUNNING || job->attempts() != attempt ||
       registry_.TaskOf(r.worker_id()) != r.task_id()) {
     if (observer_ != nullptr) observer_->OnStaleReport();
@@ -595,8 +679,20 @@ absl::Status Coordinator::CompleteTask(const v1::CompleteTaskRequest& r) {
     return absl::InvalidArgumentError(absl::StrCat("task_id: got \"", r.task_id(),
                                                    "\", expected <job id>.<attempt>"));
   }
+  if (!FromThisIncarnation(r.coordinator_incarnation())) {
+    return absl::UnavailableError(
+        "this worker registered with an earlier coordinator process; retry after registering "
+        "again");
+  }
   const bool was_current = registry_.TaskOf(r.worker_id()) == r.task_id();
   v1::Job* job = LookupById(job_id);
+  if (WaitingForRank(job, attempt, r.worker_id(), r.task_id())) {
+    // NOTE [reconciliation]: the agent retries once its worker registered
+    // again with this task.
+    return absl::UnavailableError(absl::StrCat(
+        "the coordinator restarted and waits for ", r.task_id(),
+        "'s worker to register again; retry after that"));
+  }
   if (!was_current || job == nullptr || job->state() != v1::RUNNING || job->attempts() != attempt) {
     // A stale attempt (cancelled, or restarted): the worker is free again.
     if (observer_ != nullptr) observer_->OnStaleReport();
@@ -627,7 +723,7 @@ absl::Status Coordinator::CompleteTask(const v1::CompleteTaskRequest& r) {
     FailAttempt(change, staged,
                 absl::StrCat("worker ", draining,
                              " is shutting down; the gang stopped at the step it agreed on"),
-                "", AttemptEnd::kDrain);
+                "", AttemptEnd::kInterrupted);
   } else if (!r.success()) {
     FailAttempt(change, staged,
                 absl::StrCat("rank ", rank, " on worker ", r.worker_id(), " failed: ",
@@ -654,6 +750,8 @@ absl::Status Coordinator::CompleteTask(const v1::CompleteTaskRequest& r) {
 
 absl::Status Coordinator::DeregisterWorker(const v1::DeregisterWorkerRequest& r) {
   absl::MutexLock lock(&mu_);
+  // A registration with an earlier coordinator process: nothing of it is here.
+  if (!FromThisIncarnation(r.coordinator_incarnation())) return absl::OkStatus();
   RETURN_IF_ERROR(registry_.Deregister(r.worker_id()));
   Change change(this);
   FailGangsWithDeadMembers(change);
@@ -687,9 +785,11 @@ absl::Status Coordinator::Tick() {
 }
 
 void Coordinator::FailGangsWithDeadMembers(Change& change) {
+  RequeueUnreconciled(change);
   for (const std::string& job_id : change.AllIds()) {
     const v1::Job* job = change.Current(job_id);
     if (job->state() != v1::RUNNING) continue;
+    if (reconciling_.count(job_id) > 0) continue;  // its ranks are coming back
     const std::string task = TaskId(job_id, job->attempts());
     const std::set<int>& done = completed_ranks_[job_id];
     for (int rank = 0; rank < job->workers_size(); ++rank) {
@@ -703,7 +803,7 @@ void Coordinator::FailGangsWithDeadMembers(Change& change) {
         why = "lost";
       } else if (w->state() == v1::DRAINED) {
         FailAttempt(change, change.Stage(job_id), absl::StrCat("worker ", worker, " shut down"), "",
-                    AttemptEnd::kDrain);
+                    AttemptEnd::kInterrupted);
         break;
       } else if (registry_.TaskOf(worker) != task) {
         why = "no longer runs its task (it restarted, or its result was lost)";
@@ -764,7 +864,7 @@ void Coordinator::FailAttempt(Change& change, v1::Job& job, const std::string& r
                               const std::string& culprit, AttemptEnd end) {
   completed_ranks_.erase(job.id());
   job.clear_workers();
-  if (end == AttemptEnd::kDrain) {
+  if (end == AttemptEnd::kInterrupted) {
     // Nobody failed: the restart is not the job's to pay for.
     job.set_state(v1::QUEUED);
     job.set_reason(absl::StrCat("attempt ", job.attempts(), " stopped: ", reason, "; restarting ",

@@ -16,8 +16,17 @@
 //   SUCCEEDED | FAILED | CANCELLED are final.
 // Every transition is committed to the JobStore before the call that caused
 // it returns; if the store fails, the call fails and memory is unchanged.
-// A coordinator restarted with the same store requeues the jobs that were
-// RUNNING (their workers are told to stop when they re-register).
+// A coordinator restarted with the same store reconciles the jobs that were
+// RUNNING (NOTE [reconciliation]).
+//
+// NOTE [reconciliation]
+// A gang keeps training while the coordinator restarts. The recovered
+// coordinator keeps each RUNNING job RUNNING for one lease period; its
+// workers, told to register again by their next heartbeat, register with the
+// task and rank they still run, and each such rank is taken back into the
+// gang (under its new worker id). When every rank is back the attempt simply
+// continues: nothing is redone. A job some rank of which is not back in time
+// is requeued from its checkpoint, spending none of its max_restarts.
 //
 // NOTE [attempt fencing]
 // Attempt k's tasks are "<job id>.<k>"; a report of any other attempt is
@@ -176,9 +185,10 @@ class Coordinator {
   v1::Job* LookupById(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Schedule() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // How an attempt ended: a fault (requeued while max_restarts allows,
-  // spending one), an error no retry can fix (the job fails), or a gang
-  // member that shuts down (requeued, spending nothing).
-  enum class AttemptEnd { kFault, kPermanent, kDrain };
+  // spending one), an error no retry can fix (the job fails), or the
+  // service itself interrupted it: a gang member shut down, or the
+  // coordinator restarted (requeued, spending nothing, blaming nobody).
+  enum class AttemptEnd { kFault, kPermanent, kInterrupted };
   // Ends the current attempt of a RUNNING job: cancels its other ranks and
   // requeues the job or fails it (staged in `change`).
   // `culprit`: the worker whose failure ended the attempt ("" if none), which
@@ -186,6 +196,19 @@ class Coordinator {
   void FailAttempt(Change& change, v1::Job& job, const std::string& reason,
                    const std::string& culprit, AttemptEnd end = AttemptEnd::kFault)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // NOTE [reconciliation]: takes a re-registered worker's rank back into its
+  // gang if the attempt is current and waiting for it.
+  absl::Status Reconcile(const std::string& worker, const v1::RegisterWorkerRequest& r)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // False for a call that names another incarnation of the coordinator (a
+  // registration with an earlier process); 0 is not checked.
+  bool FromThisIncarnation(uint64_t incarnation) const;
+  // True while a reconciling job waits for the worker of `task_id` (of that
+  // attempt) to register again: its reports are neither taken nor refused.
+  bool WaitingForRank(const v1::Job* job, int attempt, const std::string& worker,
+                      const std::string& task_id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Requeues the reconciling jobs whose time is up (staged in `change`).
+  void RequeueUnreconciled(Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // NOTE [late checkpoints] in coordinator.cc.
   absl::Status RecordLateCheckpoint(const v1::Job* job, int attempt,
                                     const std::string& checkpoint)
@@ -217,6 +240,8 @@ class Coordinator {
   JobStore* const store_;                 // not owned
   const Clock* const clock_;              // not owned
   CoordinatorObserver* const observer_;   // not owned, may be null
+  // Random per process (RegisterWorkerResponse.coordinator_incarnation).
+  const uint64_t incarnation_;
 
   mutable absl::Mutex mu_;
   int64_t next_job_number_ ABSL_GUARDED_BY(mu_) = 1;
@@ -226,6 +251,13 @@ class Coordinator {
   // Ranks of the current attempt that completed successfully, by job id.
   std::map<std::string, std::set<int>> completed_ranks_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, absl::Time> last_persisted_ ABSL_GUARDED_BY(mu_);
+  // NOTE [reconciliation]: RUNNING jobs recovered at startup whose ranks are
+  // not all back yet: until when they wait, and the ranks back so far.
+  struct Reconciling {
+    absl::Time deadline;
+    std::set<int> ranks_back;
+  };
+  std::map<std::string, Reconciling> reconciling_ ABSL_GUARDED_BY(mu_);
   WorkerRegistry registry_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -2,6 +2,8 @@
 #ifndef SIMCLR_COORDINATOR_WORKER_REGISTRY_H_
 #define SIMCLR_COORDINATOR_WORKER_REGISTRY_H_
 
+#include <algorithm>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -63,6 +65,11 @@ class WorkerRegistry {
   // options.unhealthy_after_failures failures in a row is unhealthy until it
   // completes a task. Unknown ids are ignored.
   void RecordTaskOutcome(const std::string& id, bool failed);
+
+  // Ids this registry hands out ("w-<n>") from now on have n > `number`:
+  // after a restart, new workers never take the id of a worker that a
+  // recovered gang still names.
+  void SkipIdsThrough(int64_t number) { next_number_ = std::max(next_number_, number + 1); }
 
   // Marks a live worker as shutting down: IdleWorkers() leaves it out from
   // then on. Unknown ids are ignored.

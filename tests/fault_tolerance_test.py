@@ -96,20 +96,30 @@ class FaultToleranceTest(ClusterTestCase):
         self.assertIn("/usr/share/datasets/nothing", job["reason"])
         self.assertIn("(a retry cannot fix this: not restarted)", job["reason"])
 
-    def test_a_killed_coordinator_comes_back_and_its_job_spends_no_restart(self):
+    def test_a_killed_coordinator_comes_back_and_its_gang_continues(self):
+        """NOTE [reconciliation]: the gang trains on while the coordinator is
+        down; its workers register again saying what they run, and the same
+        attempt goes on: nothing restarted, nothing redone."""
         c = self.cluster
         wait_until(lambda: len([w for w in c.get("workers") if w["state"] == "IDLE"]) >= 2, 60,
                    "two idle workers")
         c.submit(SPEC.format(name="coordinator-killed", steps=40))  # max_restarts: 0
-        wait_until(lambda: (lambda j: j if j["checkpoint"] and j["progress"]["step"] >= 5
-                            else None)(c.job("coordinator-killed")), 180, "a checkpoint")
+        before = wait_until(lambda: (lambda j: j if j["checkpoint"] and j["progress"]["step"] >= 5
+                                     else None)(c.job("coordinator-killed")), 180, "a checkpoint")
         c.kill_coordinator()
         killed = time.monotonic()
         c.start_coordinator()
-        job = follow_recovery(self, c, "coordinator-killed", "coordinator SIGKILLed and restarted",
-                              killed)
-        self.assertEqual(job["attempts"], 2)
+        watched = c.watch("coordinator-killed", timeout=600)
+        self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
+        job = c.job("coordinator-killed")
+        report_recovery("coordinator SIGKILLed and restarted", job, killed, done=time.monotonic())
+        described = c.ctl("describe", "job", "coordinator-killed").stdout
+        self.assertEqual(job["attempts"], 1, described)
         self.assertEqual(job["restarts"], 0)
+        self.assertIn("came back after the coordinator restarted", described)
+        self.assertEqual(sorted({s["step"] for s in step_log(job)}), list(range(1, 41)))
+        self.assertEqual(len(step_log(job)), 40)  # no step trained twice
+        self.assertNotEqual(job["workers"], before["workers"])  # new ids, same gang
 
     def test_a_second_coordinator_on_the_same_state_dir_is_refused(self):
         c = self.cluster

@@ -51,8 +51,7 @@ void PruneCheckpoints(const std::string& recorded) {
 // exists, however long the coordinator was away.
 class Agent::Context final : public TaskContext {
  public:
-  Context(Agent* agent, std::string worker_id, std::string task_id)
-      : agent_(agent), worker_id_(std::move(worker_id)), task_id_(std::move(task_id)) {
+  Context(Agent* agent, std::string task_id) : agent_(agent), task_id_(std::move(task_id)) {
     sender_ = std::thread(&Context::SendLoop, this);
   }
 
@@ -75,7 +74,6 @@ class Agent::Context final : public TaskContext {
     absl::MutexLock lock(&mu_);
     if (!pending_.has_value()) {
       pending_.emplace();
-      pending_->set_worker_id(worker_id_);
       pending_->set_task_id(task_id_);
     }
     *pending_->mutable_progress() = progress;
@@ -94,7 +92,6 @@ class Agent::Context final : public TaskContext {
     absl::MutexLock lock(&mu_);
     if (!pending_.has_value()) {
       pending_.emplace();
-      pending_->set_worker_id(worker_id_);
       pending_->set_task_id(task_id_);
     }
     pending_->add_notes(what);
@@ -168,8 +165,12 @@ class Agent::Context final : public TaskContext {
     mu_.Unlock();
   }
 
-  // True when the coordinator answered.
-  bool Send(const v1::ReportProgressRequest& request) {
+  // True when the coordinator answered. Sent as the worker's current id: it
+  // changes when the worker registers again (NOTE [reconciliation]).
+  bool Send(v1::ReportProgressRequest& request) {
+    const auto [worker_id, incarnation] = agent_->Registration();
+    request.set_worker_id(worker_id);
+    request.set_coordinator_incarnation(incarnation);
     absl::StatusOr<v1::ReportProgressResponse> response =
         agent_->connection_->ReportProgress(request);
     if (response.ok() && response->cancelled()) Cancel("the coordinator cancelled the task");
@@ -177,7 +178,6 @@ class Agent::Context final : public TaskContext {
   }
 
   Agent* const agent_;
-  const std::string worker_id_;
   const std::string task_id_;
   std::atomic<bool> cancelled_{false};
   mutable absl::Mutex mu_;
@@ -216,6 +216,11 @@ std::string Agent::worker_id() const {
   return worker_id_;
 }
 
+std::pair<std::string, uint64_t> Agent::Registration() const {
+  absl::MutexLock lock(&mu_);
+  return {worker_id_, incarnation_};
+}
+
 bool Agent::WaitUntilRegistered(absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
   auto registered = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return !worker_id_.empty(); };
@@ -231,6 +236,13 @@ void Agent::Stop() {
 absl::Status Agent::Register() {
   v1::RegisterWorkerRequest request = options_.registration;
   request.set_protocol_version(kWorkerProtocolVersion);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!task_id_.empty() && !task_done_) {
+      request.set_running_task_id(task_id_);
+      request.set_running_rank(task_rank_);
+    }
+  }
   ASSIGN_OR_RETURN(v1::RegisterWorkerResponse response, connection_->RegisterWorker(request));
   if (response.protocol_version() != kWorkerProtocolVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -242,6 +254,7 @@ absl::Status Agent::Register() {
   {
     absl::MutexLock lock(&mu_);
     worker_id_ = response.worker_id();
+    incarnation_ = response.coordinator_incarnation();
     if (response.heartbeat_interval_ms() > 0) {
       heartbeat_interval_ = absl::Milliseconds(response.heartbeat_interval_ms());
     }
@@ -294,10 +307,11 @@ absl::Status Agent::Run() {
     task = std::move(task_thread_);
   }
   if (task.joinable()) task.join();
-  const std::string id = worker_id();
+  const auto [id, incarnation] = Registration();
   if (id.empty()) return absl::OkStatus();
   v1::DeregisterWorkerRequest request;
   request.set_worker_id(id);
+  request.set_coordinator_incarnation(incarnation);
   return connection_->DeregisterWorker(request);
 }
 
@@ -322,6 +336,7 @@ void Agent::HeartbeatOnce() {
   {
     absl::MutexLock lock(&mu_);
     request.set_worker_id(worker_id_);
+    request.set_coordinator_incarnation(incarnation_);
     if (!task_id_.empty() && !task_done_) request.add_running_task_ids(task_id_);
   }
   absl::StatusOr<v1::HeartbeatResponse> response = connection_->Heartbeat(request);
@@ -332,11 +347,12 @@ void Agent::HeartbeatOnce() {
   }
   absl::MutexLock lock(&mu_);
   if (response->reregister()) {
-    // The coordinator does not know us (restarted, or declared us lost):
-    // whatever we run was given to others. Stop it and register afresh.
+    // The coordinator does not know us (it restarted, or declared us lost).
+    // Register again, saying what we still run: the coordinator takes the
+    // rank back into its gang if that attempt is current, else tells us to
+    // stop it (NOTE [reconciliation] in coordinator/coordinator.h).
     std::fprintf(stderr, "simclr-worker: %s is unknown to the coordinator; registering again\n",
                  worker_id_.c_str());
-    CancelRunning("the coordinator no longer knows this worker");
     worker_id_.clear();
     return;
   }
@@ -362,8 +378,9 @@ void Agent::CancelRunning(const std::string& why) {
 void Agent::StartTask(const v1::TaskAssignment& task) {
   seen_tasks_[task.task_id()] = true;
   task_id_ = task.task_id();
+  task_rank_ = task.rank();
   task_done_ = false;
-  context_ = std::make_shared<Context>(this, worker_id_, task.task_id());
+  context_ = std::make_shared<Context>(this, task.task_id());
   std::fprintf(stderr, "simclr-worker: starting %s (%s \"%s\", rank %d of %d)\n",
                task.task_id().c_str(), task.spec().kind().c_str(), task.spec().name().c_str(),
                task.rank(), task.world_size());
@@ -375,10 +392,6 @@ void Agent::RunTask(v1::TaskAssignment task, std::shared_ptr<Context> context) {
   context->Flush();
 
   v1::CompleteTaskRequest request;
-  {
-    absl::MutexLock lock(&mu_);
-    request.set_worker_id(worker_id_);
-  }
   request.set_task_id(task.task_id());
   if (result.ok()) {
     request.set_success(true);
@@ -396,7 +409,14 @@ void Agent::RunTask(v1::TaskAssignment task, std::shared_ptr<Context> context) {
   // The coordinator must hear the result: retry through a brief outage (but
   // only a few times once the worker is stopping).
   const absl::Time give_up = clock_->Now() + options_.complete_retry_for;
-  absl::Status sent = connection_->CompleteTask(request);
+  // As the worker's current id (it changes when it registers again).
+  auto send = [&] {
+    const auto [worker_id, incarnation] = Registration();
+    request.set_worker_id(worker_id);
+    request.set_coordinator_incarnation(incarnation);
+    return connection_->CompleteTask(request);
+  };
+  absl::Status sent = send();
   // CompleteTask is idempotent: retrying a call that did arrive is harmless.
   auto retryable = [](const absl::Status& s) {
     return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
@@ -408,7 +428,7 @@ void Agent::RunTask(v1::TaskAssignment task, std::shared_ptr<Context> context) {
       absl::MutexLock lock(&mu_);
       clock_->AwaitFor(mu_, absl::Condition(&stopping_), absl::Seconds(1));
     }
-    sent = connection_->CompleteTask(request);
+    sent = send();
   }
   if (!sent.ok()) {
     std::fprintf(stderr, "simclr-worker: could not report %s: %s\n", task.task_id().c_str(),

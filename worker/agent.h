@@ -5,11 +5,13 @@
 #define SIMCLR_WORKER_AGENT_H_
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -65,6 +67,9 @@ class Agent {
   class Context;
 
   absl::Status Register();
+  // The worker's current id and the coordinator incarnation it registered
+  // with: every call names both (they change when the worker registers again).
+  std::pair<std::string, uint64_t> Registration() const;
   void HeartbeatOnce();
   void StartTask(const v1::TaskAssignment& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunTask(v1::TaskAssignment task, std::shared_ptr<Context> context);
@@ -83,9 +88,11 @@ class Agent {
   // Set by Stop(): ends the waits between heartbeats and retries at once.
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::string worker_id_ ABSL_GUARDED_BY(mu_);
+  uint64_t incarnation_ ABSL_GUARDED_BY(mu_) = 0;  // the coordinator's, at registration
   absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(mu_);
   // The task in flight, if any, and its thread.
   std::string task_id_ ABSL_GUARDED_BY(mu_);
+  int task_rank_ ABSL_GUARDED_BY(mu_) = 0;
   std::shared_ptr<Context> context_ ABSL_GUARDED_BY(mu_);
   std::thread task_thread_ ABSL_GUARDED_BY(mu_);
   bool task_done_ ABSL_GUARDED_BY(mu_) = false;
