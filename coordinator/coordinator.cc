@@ -140,7 +140,13 @@ class Coordinator::Change {
       jobs.push_back(job);
       if (from_[id] != job.state()) events.push_back(TransitionEvent(job, from_[id], now));
     }
-    RETURN_IF_ERROR(c_->store_->Put(jobs, events));
+    // NOTE [commits outside the lock]: the store writes (an fsync) while
+    // heartbeats and readers go on; the caller holds writer_mu_, so no other
+    // mutation interleaves.
+    c_->mu_.Unlock();
+    const absl::Status stored = c_->store_->Put(jobs, events);
+    c_->mu_.Lock();
+    RETURN_IF_ERROR(stored);
     for (auto& [id, job] : staged_) {
       const int64_t number = JobNumber(id);
       c_->number_by_id_[id] = number;
@@ -316,6 +322,7 @@ absl::StatusOr<std::vector<std::string>> Coordinator::SubmitJobs(
     if (!s.ok()) return error(i, s);
   }
 
+  absl::MutexLock writer(&writer_mu_);  // NOTE [commits outside the lock]
   absl::MutexLock lock(&mu_);
   // Names: unique within the request and among live jobs.
   std::map<std::string, size_t> index_by_name;
@@ -445,6 +452,7 @@ std::vector<v1::Job> Coordinator::ListJobs(const std::set<v1::JobState>& states)
 
 absl::StatusOr<v1::Job> Coordinator::CancelJob(const std::string& id_or_name,
                                                const std::string& principal, bool admin) {
+  absl::MutexLock writer(&writer_mu_);  // NOTE [commits outside the lock]
   absl::MutexLock lock(&mu_);
   const v1::Job* found = Lookup(id_or_name);
   if (found == nullptr) return absl::NotFoundError(absl::StrCat("job \"", id_or_name, "\" not found"));
@@ -521,12 +529,9 @@ absl::StatusOr<v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
                                                    "\", expected cpu or cuda"));
   }
   if (r.protocol_version() != kWorkerProtocolVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "protocol_version: this worker speaks worker protocol ", r.protocol_version(),
-        ", this coordinator ", kWorkerProtocolVersion, "; upgrade the ",
-        r.protocol_version() < kWorkerProtocolVersion ? "worker" : "coordinator",
-        " (run both from one release)"));
+    return ProtocolMismatch("worker", r.protocol_version(), "coordinator");
   }
+  absl::MutexLock writer(&writer_mu_);  // NOTE [commits outside the lock]
   absl::MutexLock lock(&mu_);
   if (!r.name().empty() && !principal.empty()) {
     const std::string* owner = registry_.PrincipalOf(r.name());
@@ -600,10 +605,20 @@ absl::StatusOr<v1::HeartbeatResponse> Coordinator::Heartbeat(const v1::Heartbeat
     released = registry_.Release(worker, task);
   }
   if (!released) return response;  // the common case: nothing changed
-  Change change(this);
-  FailGangsWithDeadMembers(change);
-  RETURN_IF_ERROR(change.Commit());
-  RETURN_IF_ERROR(Schedule());
+  // A rank is gone: its gang fails. That is a mutation, so it waits for the
+  // writer's turn (NOTE [commits outside the lock]); the state is scanned
+  // afresh then.
+  mu_.Unlock();
+  absl::Status failed;
+  {
+    absl::MutexLock writer(&writer_mu_);
+    mu_.Lock();  // held again when `lock` releases it
+    Change change(this);
+    FailGangsWithDeadMembers(change);
+    failed = change.Commit();
+    if (failed.ok()) failed = Schedule();
+  }
+  RETURN_IF_ERROR(failed);
   return response;
 }
 
@@ -620,6 +635,7 @@ void Coordinator::MergeReportedMetrics(const google::protobuf::Map<std::string, 
 
 absl::StatusOr<v1::ReportProgressResponse> Coordinator::ReportProgress(
     const v1::ReportProgressRequest& r) {
+  absl::MutexLock writer(&writer_mu_);  // NOTE [commits outside the lock]
   absl::MutexLock lock(&mu_);
   v1::ReportProgressResponse response;
   std::string job_id;
@@ -672,6 +688,7 @@ absl::StatusOr<v1::ReportProgressResponse> Coordinator::ReportProgress(
 }
 
 absl::Status Coordinator::CompleteTask(const v1::CompleteTaskRequest& r) {
+  absl::MutexLock writer(&writer_mu_);  // NOTE [commits outside the lock]
   absl::MutexLock lock(&mu_);
   std::string job_id;
   int attempt = 0;
@@ -749,6 +766,7 @@ absl::Status Coordinator::CompleteTask(const v1::CompleteTaskRequest& r) {
 }
 
 absl::Status Coordinator::DeregisterWorker(const v1::DeregisterWorkerRequest& r) {
+  absl::MutexLock writer(&writer_mu_);  // NOTE [commits outside the lock]
   absl::MutexLock lock(&mu_);
   // A registration with an earlier coordinator process: nothing of it is here.
   if (!FromThisIncarnation(r.coordinator_incarnation())) return absl::OkStatus();
@@ -774,6 +792,7 @@ absl::StatusOr<std::vector<v1::JobEvent>> Coordinator::ListJobEvents(
 }
 
 absl::Status Coordinator::Tick() {
+  absl::MutexLock writer(&writer_mu_);  // NOTE [commits outside the lock]
   absl::MutexLock lock(&mu_);
   registry_.ExpireLeases();
   // Every tick, not only the one that expired a lease: a failed commit is

@@ -243,6 +243,15 @@ class Coordinator {
   // Random per process (RegisterWorkerResponse.coordinator_incarnation).
   const uint64_t incarnation_;
 
+  // NOTE [commits outside the lock]
+  // Every call that changes jobs holds writer_mu_ throughout (taken before
+  // mu_), so mutations happen one at a time. mu_ guards the state itself, and
+  // a commit releases it while the store writes (SQLite, synchronous=FULL:
+  // an fsync): heartbeats, which touch only the worker registry, and readers
+  // (GetJob, ListJobs, ListWorkers, watches, metrics scrapes) never wait for
+  // the disk. A heartbeat that finds a rank gone waits for the writer's turn
+  // before it fails the gang.
+  absl::Mutex writer_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   int64_t next_job_number_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<int64_t, v1::Job> jobs_ ABSL_GUARDED_BY(mu_);  // by id number

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "common/testing/fake_clock.h"
 #include "common/version.h"
 #include "coordinator/testing/in_memory_job_store.h"
@@ -285,6 +287,33 @@ TEST_F(CoordinatorTest, ARestartRecoversEveryJobAndRequeuesAGangThatDoesNotComeB
   EXPECT_THAT(job.reason(), HasSubstr("the coordinator restarted, and rank(s) 0 did not come back"));
   // Ids continue after the recovered ones.
   EXPECT_THAT(Submit({Spec("later", "pretrain")}), ElementsAre("j-4"));
+}
+
+// NOTE [commits outside the lock]: a commit stuck on a slow disk delays other
+// mutations, but heartbeats and reads (what a metrics scrape does) answer.
+TEST_F(CoordinatorTest, HeartbeatsAndReadsDoNotWaitForACommit) {
+  const std::string w = AddWorker(7001);
+  absl::Notification in_put;
+  absl::Notification disk;
+  store_.set_put_hook([&] {
+    if (!in_put.HasBeenNotified()) in_put.Notify();
+    disk.WaitForNotification();
+  });
+  std::thread submit([&] { Submit({Spec("slow", "pretrain")}); });
+  ASSERT_TRUE(in_put.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  absl::Notification answered;
+  std::thread others([&] {
+    Beat(w);
+    coordinator_->ListJobs({});
+    coordinator_->ListWorkers();
+    answered.Notify();
+  });
+  EXPECT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  disk.Notify();
+  submit.join();
+  others.join();
+  store_.set_put_hook(nullptr);
+  EXPECT_EQ(Get("slow").state(), v1::RUNNING);
 }
 
 // Seen in the chaos suite: after a restart the coordinator handed out "w-1"
@@ -583,7 +612,7 @@ TEST_F(CoordinatorTest, RefusesAWorkerOfAnotherProtocolVersion) {
   auto old_worker = coordinator_->RegisterWorker(r);
   EXPECT_EQ(old_worker.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(old_worker.status().message()),
-              HasSubstr("this worker speaks worker protocol 0"));
+              HasSubstr("the worker speaks worker protocol 0, this coordinator 1"));
   EXPECT_THAT(std::string(old_worker.status().message()), HasSubstr("upgrade the worker"));
   r.set_protocol_version(kWorkerProtocolVersion + 1);
   EXPECT_THAT(std::string(coordinator_->RegisterWorker(r).status().message()),

@@ -245,11 +245,7 @@ absl::Status Agent::Register() {
   }
   ASSIGN_OR_RETURN(v1::RegisterWorkerResponse response, connection_->RegisterWorker(request));
   if (response.protocol_version() != kWorkerProtocolVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the coordinator speaks worker protocol ", response.protocol_version(),
-        ", this worker ", kWorkerProtocolVersion, "; upgrade the ",
-        response.protocol_version() < kWorkerProtocolVersion ? "coordinator" : "worker",
-        " (run both from one release)"));
+    return ProtocolMismatch("coordinator", response.protocol_version(), "worker");
   }
   {
     absl::MutexLock lock(&mu_);

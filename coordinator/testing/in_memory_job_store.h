@@ -2,6 +2,7 @@
 #ifndef SIMCLR_COORDINATOR_TESTING_IN_MEMORY_JOB_STORE_H_
 #define SIMCLR_COORDINATOR_TESTING_IN_MEMORY_JOB_STORE_H_
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,6 +25,12 @@ class InMemoryJobStore final : public JobStore {
   using JobStore::Put;
   absl::Status Put(const std::vector<v1::Job>& jobs,
                    const std::vector<v1::JobEvent>& events) override {
+    std::function<void()> hook;
+    {
+      absl::MutexLock lock(&mu_);
+      hook = put_hook_;
+    }
+    if (hook) hook();
     absl::MutexLock lock(&mu_);
     ++puts_;
     if (fail_writes_) return absl::UnavailableError("injected store failure");
@@ -36,6 +43,13 @@ class InMemoryJobStore final : public JobStore {
     absl::MutexLock lock(&mu_);
     auto it = events_.find(id);
     return it == events_.end() ? std::vector<v1::JobEvent>{} : it->second;
+  }
+
+  // Runs at the start of every Put, outside the store's lock: a test can
+  // make a commit take as long as a slow disk would.
+  void set_put_hook(std::function<void()> hook) {
+    absl::MutexLock lock(&mu_);
+    put_hook_ = std::move(hook);
   }
 
   void set_fail_writes(bool fail) {
@@ -55,6 +69,7 @@ class InMemoryJobStore final : public JobStore {
   std::map<long, v1::Job> jobs_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::vector<v1::JobEvent>> events_ ABSL_GUARDED_BY(mu_);
   bool fail_writes_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> put_hook_ ABSL_GUARDED_BY(mu_);
   int puts_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
