@@ -90,10 +90,34 @@ class SlowReportsConnection final : public CoordinatorConnection {
   std::unique_ptr<CoordinatorConnection> real_;
 };
 
+// Real-time waits for what another thread does; the fake clock does not move.
+template <typename Predicate>
+bool Eventually(Predicate done) {
+  for (int i = 0; i < 5000 && !done(); ++i) absl::SleepFor(absl::Milliseconds(1));
+  return done();
+}
+
+// An agent and a coordinator (behind in-process gRPC) on one FakeClock: the
+// agent's waits between heartbeats, resends and retries end only when a test
+// advances the clock.
 class AgentTest : public ::testing::Test {
  protected:
-  // The clock of the coordinator and the agent.
-  virtual const Clock* clock() { return &Clock::Real(); }
+  const Clock* clock() { return &fake_; }
+
+  // Advances the clock a heartbeat interval at a time until `done`: what the
+  // test waits for comes with one of the agent's next heartbeats.
+  template <typename Predicate>
+  bool AdvanceUntil(Predicate done) {
+    return Eventually([&] {
+      if (done()) return true;
+      fake_.Advance(absl::Milliseconds(20));
+      return false;
+    });
+  }
+
+  bool Started() {
+    return AdvanceUntil([&] { return runner_.started_.HasBeenNotified(); });
+  }
 
   void SetUp() override {
     coordinator::CoordinatorOptions options;
@@ -163,6 +187,7 @@ class AgentTest : public ::testing::Test {
     return v1::Job();
   }
 
+  FakeClock fake_;
   coordinator::InMemoryJobStore store_;
   std::unique_ptr<coordinator::Coordinator> coordinator_;
   std::unique_ptr<coordinator::WorkerServiceImpl> service_;
@@ -177,7 +202,7 @@ class AgentTest : public ::testing::Test {
 
 TEST_F(AgentTest, RunsAnAssignmentAndReportsItsResult) {
   const std::string id = Submit();
-  ASSERT_TRUE(runner_.started_.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_TRUE(Started());
   EXPECT_EQ(runner_.task_.task_id(), id + ".1");
   EXPECT_EQ(runner_.task_.world_size(), 1);
   v1::Job running = AwaitCheckpoint(id, "/ckpt/1");
@@ -193,7 +218,7 @@ TEST_F(AgentTest, ReportingNeverWaitsForASlowCoordinator) {
   const std::string id = Submit();
   // The runner reported a checkpoint before it signalled that it started: a
   // Report that waited for the coordinator would hold it here.
-  ASSERT_TRUE(runner_.started_.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_TRUE(Started());
   EXPECT_EQ(coordinator_->GetJob(id)->checkpoint(), "");
   connection_->released.Notify();
   EXPECT_EQ(AwaitCheckpoint(id, "/ckpt/1").metrics().at("loss"), 3.5);
@@ -203,20 +228,17 @@ TEST_F(AgentTest, ReportingNeverWaitsForASlowCoordinator) {
 
 TEST_F(AgentTest, ACancelledJobStopsItsTaskAndFreesTheWorker) {
   const std::string id = Submit();
-  ASSERT_TRUE(runner_.started_.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_TRUE(Started());
   ASSERT_TRUE(coordinator_->CancelJob(id).ok());
-  // The worker is busy until the runner noticed and the agent reported.
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (coordinator_->ListWorkers()[0].state() != v1::IDLE && absl::Now() < deadline) {
-    coordinator_->WaitForChange(id, 1 << 30, absl::Milliseconds(20)).IgnoreError();
-  }
-  EXPECT_EQ(coordinator_->ListWorkers()[0].state(), v1::IDLE);
+  // The worker hears it with its next heartbeat, and is busy until the
+  // runner noticed and the agent reported.
+  EXPECT_TRUE(AdvanceUntil([&] { return coordinator_->ListWorkers()[0].state() == v1::IDLE; }));
   EXPECT_EQ(coordinator_->GetJob(id)->state(), v1::CANCELLED);
 }
 
 TEST_F(AgentTest, StopReportsTheRunningTaskAndDeregisters) {
   const std::string id = Submit();
-  ASSERT_TRUE(runner_.started_.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_TRUE(Started());
   agent_->Stop();
   thread_.join();
   thread_ = std::thread([] {});
@@ -243,7 +265,7 @@ TEST_F(AgentTest, ANoteOfTheTrainerBecomesAJobEvent) {
     return TaskResult{"/a/ckpt-8.simclr", {}};
   };
   const std::string id = Submit();
-  AwaitState(id, v1::SUCCEEDED);
+  ASSERT_TRUE(AdvanceUntil([&] { return coordinator_->GetJob(id)->state() == v1::SUCCEEDED; }));
   absl::StatusOr<std::vector<v1::JobEvent>> events = coordinator_->ListJobEvents(id);
   ASSERT_TRUE(events.ok()) << events.status();
   int notes = 0;
@@ -257,22 +279,7 @@ TEST_F(AgentTest, ANoteOfTheTrainerBecomesAJobEvent) {
   EXPECT_EQ(notes, 1);
 }
 
-// Real-time waits for what another thread does; the fake clock does not move.
-template <typename Predicate>
-bool Eventually(Predicate done) {
-  for (int i = 0; i < 5000 && !done(); ++i) absl::SleepFor(absl::Milliseconds(1));
-  return done();
-}
-
-// The same agent and coordinator on a FakeClock: the agent's waits between
-// heartbeats and its resends end only when the test advances the clock.
-class FakeClockAgentTest : public AgentTest {
- protected:
-  const Clock* clock() override { return &fake_; }
-  FakeClock fake_;
-};
-
-TEST_F(FakeClockAgentTest, HeartbeatsComeEveryIntervalOfTheClockAndNoSooner) {
+TEST_F(AgentTest, HeartbeatsComeEveryIntervalOfTheClockAndNoSooner) {
   absl::SleepFor(absl::Milliseconds(100));  // real time passes, the clock does not
   const int before = connection_->heartbeats;
   absl::SleepFor(absl::Milliseconds(100));
@@ -283,7 +290,7 @@ TEST_F(FakeClockAgentTest, HeartbeatsComeEveryIntervalOfTheClockAndNoSooner) {
   EXPECT_EQ(connection_->heartbeats, before + 1);
 }
 
-TEST_F(FakeClockAgentTest, AReportTheCoordinatorMissedIsResentAfterTheBackoff) {
+TEST_F(AgentTest, AReportTheCoordinatorMissedIsResentAfterTheBackoff) {
   connection_->away = true;
   absl::Notification reported;
   runner_.script = [&](TaskContext& context) -> absl::StatusOr<TaskResult> {
@@ -296,12 +303,7 @@ TEST_F(FakeClockAgentTest, AReportTheCoordinatorMissedIsResentAfterTheBackoff) {
     return TaskResult{"/a/ckpt-8.simclr", {}};
   };
   const std::string id = Submit();
-  // The assignment comes with the next heartbeat (whenever the agent began
-  // waiting for it: advance until it does).
-  ASSERT_TRUE(Eventually([&] {
-    fake_.Advance(absl::Milliseconds(20));
-    return reported.WaitForNotificationWithTimeout(absl::Milliseconds(5));
-  }));
+  ASSERT_TRUE(AdvanceUntil([&] { return reported.HasBeenNotified(); }));
   ASSERT_TRUE(Eventually([&] { return connection_->reports == 1; }));
   connection_->away = false;
   absl::SleepFor(absl::Milliseconds(50));
@@ -380,17 +382,19 @@ TEST_F(AgentTest, CheckpointsWrittenWhileTheCoordinatorIsAwayAreRecordedAndPrune
     context.Report(progress(1), {}, checkpoint(1));
     AwaitCheckpoint(id, dir + "/ckpt-1.simclr");
     connection_->away = true;
+    const int sent = connection_->reports;
     for (int step = 2; step <= 6; ++step) context.Report(progress(step), {}, checkpoint(step));
-    absl::SleepFor(absl::Milliseconds(500));  // several failed sends
+    Eventually([&] { return connection_->reports > sent; });  // failed sends
     kept_while_away = model::ListCheckpoints(dir).value();
     connection_->away = false;
     context.Report(progress(7), {}, "");  // no checkpoint of its own
+    fake_.Advance(absl::Milliseconds(250));  // past the resend backoff
     AwaitCheckpoint(id, dir + "/ckpt-6.simclr");
     return TaskResult{dir + "/ckpt-6.simclr", {}};
   };
   id = Submit();
   submitted.Notify();
-  AwaitState(id, v1::SUCCEEDED);
+  ASSERT_TRUE(AdvanceUntil([&] { return coordinator_->GetJob(id)->state() == v1::SUCCEEDED; }));
   for (int step : {1, 4, 5, 6}) {
     EXPECT_NE(std::find(kept_while_away.begin(), kept_while_away.end(),
                         dir + "/" + model::CheckpointFileName(step)),
