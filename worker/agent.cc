@@ -40,7 +40,7 @@ void PruneCheckpoints(const std::string& recorded) {
 // thread of their own sends, so that Report never waits on the coordinator
 // (a slow or absent coordinator must not stall a training step). Reports are
 // coalesced: the newest progress goes out at most every progress_interval,
-// and a new checkpoint at once.
+// a new checkpoint or a note at once.
 //
 // NOTE [checkpoint retention]: a checkpoint rides on every report until the
 // coordinator has acknowledged one that carries it, so a report lost while
@@ -72,13 +72,10 @@ class Agent::Context final : public TaskContext {
   void Report(const v1::Progress& progress, const std::map<std::string, double>& metrics,
               const std::string& checkpoint) override {
     absl::MutexLock lock(&mu_);
-    if (!pending_.has_value()) {
-      pending_.emplace();
-      pending_->set_task_id(task_id_);
-    }
-    *pending_->mutable_progress() = progress;
-    pending_->clear_metrics();
-    for (const auto& [name, value] : metrics) (*pending_->mutable_metrics())[name] = value;
+    v1::ReportProgressRequest& pending = Pending();
+    *pending.mutable_progress() = progress;
+    pending.clear_metrics();
+    for (const auto& [name, value] : metrics) (*pending.mutable_metrics())[name] = value;
     // A newer checkpoint supersedes one not yet acknowledged: the
     // coordinator needs only the latest.
     if (!checkpoint.empty()) {
@@ -90,11 +87,7 @@ class Agent::Context final : public TaskContext {
 
   void Note(const std::string& what) override {
     absl::MutexLock lock(&mu_);
-    if (!pending_.has_value()) {
-      pending_.emplace();
-      pending_->set_task_id(task_id_);
-    }
-    pending_->add_notes(what);
+    Pending().add_notes(what);
     urgent_ = true;
     woken_ = true;
   }
@@ -111,6 +104,15 @@ class Agent::Context final : public TaskContext {
   }
 
  private:
+  // The report waiting to be sent, made if there is none.
+  v1::ReportProgressRequest& Pending() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!pending_.has_value()) {
+      pending_.emplace();
+      pending_->set_task_id(task_id_);
+    }
+    return *pending_;
+  }
+
   void SendLoop() {
     const Clock& clock = *agent_->clock_;
     mu_.Lock();
