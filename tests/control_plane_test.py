@@ -9,22 +9,11 @@ import os
 import subprocess
 import unittest
 
-from cluster import ClusterTestCase, runfile, wait_until
-
-TINY = """
-name: {name}
-kind: pretrain
-world_size: {world_size}
-max_restarts: {max_restarts}
-model: {{depth: 18, width_multiplier: 0.125, proj_head_layers: 2, proj_dim: 16}}
-data: {{dataset: fashion-mnist, max_train_examples: 1024, max_test_examples: 256}}
-optimizer: {{name: lars, base_lr: 0.3, warmup_epochs: 0}}
-train: {{batch_size: 32, epochs: 1, max_steps: {steps}, temperature: 0.2, seed: 3, checkpoint_every_steps: 2}}
-"""
-
+from cluster import ClusterTestCase, runfile, tiny_pretrain, wait_until
 
 def tiny(name, world_size=2, steps=4, max_restarts=0):
-    return TINY.format(name=name, world_size=world_size, steps=steps, max_restarts=max_restarts)
+    return tiny_pretrain(name, steps, world_size=world_size, max_restarts=max_restarts,
+                         test_examples=256, checkpoint_every=2)
 
 
 class ControlPlaneTest(ClusterTestCase):

@@ -12,24 +12,20 @@ import time
 import unittest
 
 from cluster import (Cluster, ClusterTestCase, assert_same_as_undisturbed, attempt_file,
-                     follow_recovery, free_port, report_recovery, runfile, step_log, wait_until)
+                     follow_recovery, free_port, report_recovery, runfile, step_log, tiny_pretrain,
+                     wait_until)
 
-SPEC = """
-name: {name}
-kind: pretrain
-world_size: 2
-max_restarts: 0
-model: {{depth: 18, width_multiplier: 0.125, proj_head_layers: 2, proj_dim: 16}}
-data: {{dataset: fashion-mnist, max_train_examples: 4096, max_test_examples: 128}}
-optimizer: {{name: lars, base_lr: 1.0, warmup_epochs: 0}}
-train: {{batch_size: 32, epochs: 1, max_steps: {steps}, temperature: 0.2, seed: 9, checkpoint_every_steps: 4}}
-"""
+def spec(name, steps, **overrides):
+    """The chaos suite's job: world size 2, checkpoints every 4 steps."""
+    options = dict(train_examples=4096, base_lr=1.0, seed=9, checkpoint_every=4)
+    options.update(overrides)
+    return tiny_pretrain(name, steps, **options)
 
 
 class FaultToleranceTest(ClusterTestCase):
     def test_a_coordinator_paused_for_three_leases_loses_no_worker(self):
         c = self.cluster
-        c.submit(SPEC.format(name="paused", steps=60))
+        c.submit(spec("paused", 60))
         wait_until(lambda: c.job("paused")["progress"].get("step", 0) >= 2, 180, "2 steps")
         before = c.job("paused")["progress"]["step"]
         # A long fsync, a VM stall, a GC pause: 3 lease periods (1 s
@@ -51,8 +47,7 @@ class FaultToleranceTest(ClusterTestCase):
 
     def test_a_corrupt_checkpoint_falls_back_to_the_newest_good_one(self):
         c = self.cluster
-        c.submit(SPEC.format(name="corrupt", steps=40).replace("max_restarts: 0",
-                                                                 "max_restarts: 1"))
+        c.submit(spec("corrupt", 40, max_restarts=1))
         first = wait_until(lambda: (lambda j: j if j["progress"].get("step", 0) >= 9 else None)(
             c.job("corrupt")), 180, "9 steps")
         c.kill_worker(first["workers"][1])
@@ -86,9 +81,8 @@ class FaultToleranceTest(ClusterTestCase):
 
     def test_an_error_a_retry_cannot_fix_fails_the_job_at_once(self):
         c = self.cluster
-        c.submit(SPEC.format(name="no-data", steps=4).replace(
-            "max_restarts: 0", "max_restarts: 2").replace(
-            "dataset: fashion-mnist,", "dataset: fashion-mnist, path: /usr/share/datasets/nothing,"))
+        c.submit(spec("no-data", 4, max_restarts=2,
+                      data_path="/usr/share/datasets/nothing"))
         job = wait_until(lambda: (lambda j: j if j["state"] in ("FAILED", "SUCCEEDED") else None)(
             c.job("no-data")), 120, "the job to end")
         self.assertEqual(job["state"], "FAILED")
@@ -103,7 +97,7 @@ class FaultToleranceTest(ClusterTestCase):
         c = self.cluster
         wait_until(lambda: len([w for w in c.get("workers") if w["state"] == "IDLE"]) >= 2, 60,
                    "two idle workers")
-        c.submit(SPEC.format(name="coordinator-killed", steps=40))  # max_restarts: 0
+        c.submit(spec("coordinator-killed", 40))  # max_restarts: 0
         before = wait_until(lambda: (lambda j: j if j["checkpoint"] and j["progress"]["step"] >= 5
                                      else None)(c.job("coordinator-killed")), 180, "a checkpoint")
         c.kill_coordinator()
@@ -140,8 +134,7 @@ class HungWorkerTest(unittest.TestCase):
 
     def test_a_frozen_worker_is_replaced_and_the_gang_resumes(self):
         with Cluster(workers=3, worker_args=["--trainer_grace_period=5s"]) as c:
-            c.submit(SPEC.format(name="hung", steps=40).replace("max_restarts: 0",
-                                                              "max_restarts: 1"))
+            c.submit(spec("hung", 40, max_restarts=1))
             job = wait_until(lambda: (lambda j: j if j["checkpoint"] and
                                       j["progress"]["step"] >= 5 else None)(c.job("hung")),
                              180, "a checkpoint")
@@ -175,8 +168,7 @@ class DrainTest(unittest.TestCase):
     def test_a_drained_worker_hands_its_gang_over_without_losing_a_step(self):
         with Cluster(workers=3) as c:
             # No periodic checkpoint: the only one is the step the gang agreed on.
-            c.submit(SPEC.format(name="drained", steps=40).replace(
-                "checkpoint_every_steps: 4", "checkpoint_every_steps: 1000"))  # max_restarts: 0
+            c.submit(spec("drained", 40, checkpoint_every=1000))  # max_restarts: 0
             job = wait_until(lambda: (lambda j: j if j["progress"].get("step", 0) >= 5 else None)(
                 c.job("drained")), 180, "5 steps")
             victim = job["workers"][1]
@@ -189,7 +181,7 @@ class DrainTest(unittest.TestCase):
             self.assertIn(victim, [w["id"] for w in c.get("workers") if w["state"] == "DRAINED"])
             log = step_log(job)
             self.assertEqual([s["step"] for s in log], list(range(1, 41)))  # none lost, none redone
-            assert_same_as_undisturbed(self, c, SPEC.format(name="reference", steps=40), log)
+            assert_same_as_undisturbed(self, c, spec("reference", 40), log)
 
 
 class FullDiskTest(unittest.TestCase):
@@ -222,8 +214,7 @@ class FullDiskTest(unittest.TestCase):
 
     def test_a_full_disk_fails_the_attempt_cleanly_and_the_job_resumes(self):
         with Cluster(workers=2, coordinator_args=["--artifact_dir=" + self.volume]) as c:
-            c.submit(SPEC.format(name="full", steps=40).replace("max_restarts: 0",
-                                                              "max_restarts: 3"))
+            c.submit(spec("full", 40, max_restarts=3))
             before = wait_until(lambda: (lambda j: j if j["checkpoint"] and
                                          j["progress"]["step"] >= 6 else None)(c.job("full")),
                                 180, "a checkpoint")
@@ -265,7 +256,7 @@ class FullDiskTest(unittest.TestCase):
             report_recovery("artifact volume full mid-run (freed once the attempt failed)", job,
                             filled, detected, recovered)
 
-            assert_same_as_undisturbed(self, c, SPEC.format(name="reference", steps=40), log_lines)
+            assert_same_as_undisturbed(self, c, spec("reference", 40), log_lines)
 
 
 if __name__ == "__main__":

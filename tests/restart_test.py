@@ -8,25 +8,18 @@ import unittest
 import time
 
 from cluster import (Cluster, assert_same_as_undisturbed, follow_recovery, step_log,
-                     wait_until)
+                     tiny_pretrain, wait_until)
 
-SPEC = """
-name: resilient
-kind: pretrain
-world_size: 2
-max_restarts: 1
-model: {depth: 18, width_multiplier: 0.125, proj_head_layers: 2, proj_dim: 16}
-data: {dataset: fashion-mnist, max_train_examples: 4096, max_test_examples: 128}
-optimizer: {name: lars, base_lr: 1.0, warmup_epochs: 0}
-train: {batch_size: 32, epochs: 1, max_steps: 40, temperature: 0.2, seed: 9, checkpoint_every_steps: 4}
-"""
+def spec(name):
+    return tiny_pretrain(name, 40, max_restarts=1, train_examples=4096, base_lr=1.0, seed=9,
+                         checkpoint_every=4)
 
 
 
 class RestartTest(unittest.TestCase):
     def test_gang_restarts_from_its_checkpoint_and_replays_the_same_steps(self):
         with Cluster(workers=3) as c:
-            c.submit(SPEC)
+            c.submit(spec("resilient"))
             first = wait_until(
                 lambda: (lambda j: j if j["checkpoint"] and j["progress"]["step"] >= 6 else None)(
                     c.job("resilient")), 180, "a checkpoint and 6 steps")
@@ -45,8 +38,7 @@ class RestartTest(unittest.TestCase):
                 if log[i]["step"] <= log[i - 1]["step"]:
                     self.assertGreater(log[i]["step"], 1, "attempt 2 started from scratch")
                     self.assertEqual((log[i]["step"] - 1) % 4, 0, "resumed at %r" % log[i])
-            assert_same_as_undisturbed(self, c, SPEC.replace("name: resilient", "name: reference"),
-                                       log)
+            assert_same_as_undisturbed(self, c, spec("reference"), log)
 
 
 if __name__ == "__main__":

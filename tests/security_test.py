@@ -9,23 +9,15 @@ import tempfile
 import unittest
 import urllib.request
 
-from cluster import Cluster, free_port, runfile, wait_until
+from cluster import Cluster, free_port, runfile, tiny_pretrain, wait_until
 
 ALICE = "alice-token-0123456789abcdef"
 ALICE_NEW = "alice-token-rotated-0123456789"
 BOB = "bob-token-0123456789abcdef00"
 POOL = "pool-token-0123456789abcdef0"
 
-SPEC = """
-name: {name}
-kind: pretrain
-world_size: 2
-max_restarts: 0
-model: {{depth: 18, width_multiplier: 0.125, proj_head_layers: 2, proj_dim: 16}}
-data: {{dataset: fashion-mnist, max_train_examples: 512, max_test_examples: 128}}
-optimizer: {{name: lars, base_lr: 0.3, warmup_epochs: 0}}
-train: {{batch_size: 32, epochs: 1, max_steps: {steps}, temperature: 0.2, seed: 3}}
-"""
+def spec(name, steps):
+    return tiny_pretrain(name, steps, train_examples=512)
 
 
 def write(path, text):
@@ -65,7 +57,7 @@ class SecurityTest(unittest.TestCase):
 
     def test_1_a_job_runs_with_tokens_everywhere_and_records_its_submitter(self):
         c = self.cluster
-        c.submit(SPEC.format(name="secured", steps=3))
+        c.submit(spec("secured", 3))
         watched = c.watch("secured", timeout=300)
         self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
         job = c.job("secured")
@@ -79,7 +71,7 @@ class SecurityTest(unittest.TestCase):
         wrong = self.ctl_as("not-a-known-token-0123456789", "get", "jobs")
         self.assertEqual(wrong.returncode, 2, wrong.stderr)
         self.assertIn("unknown or revoked token", wrong.stderr)
-        worker = self.ctl_as(POOL, "submit", "-f", "-", stdin=SPEC.format(name="w", steps=1))
+        worker = self.ctl_as(POOL, "submit", "-f", "-", stdin=spec("w", 1))
         self.assertEqual(worker.returncode, 2, worker.stderr)
         self.assertIn("principal \"pool\" may not use the job API", worker.stderr)
         self.assertNotIn(ALICE, none.stderr + wrong.stderr + worker.stderr)
@@ -95,7 +87,7 @@ class SecurityTest(unittest.TestCase):
 
     def test_3_a_user_cancels_only_its_own_jobs(self):
         c = self.cluster
-        c.submit(SPEC.format(name="alices", steps=100000))
+        c.submit(spec("alices", 100000))
         bob = self.ctl_as(BOB, "cancel", "alices")
         self.assertEqual(bob.returncode, 2, bob.stderr)
         self.assertIn("submitted by \"alice\"", bob.stderr)
@@ -188,7 +180,7 @@ class MutualTlsTest(unittest.TestCase):
 
     def test_a_job_runs_over_mutual_tls_as_the_certificates_principal(self):
         c = self.cluster
-        c.submit(SPEC.format(name="tls", steps=3))
+        c.submit(spec("tls", 3))
         watched = c.watch("tls", timeout=300)
         self.assertEqual(watched.returncode, 0, watched.stdout + watched.stderr + c.logs())
         self.assertEqual(c.job("tls")["submitted_by"], "alice")
