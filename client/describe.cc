@@ -9,13 +9,10 @@
 #include "absl/strings/str_replace.h"
 #include "client/job_view.h"
 #include "client/view.h"
+#include "common/time_util.h"
 
 namespace simclr::client {
 namespace {
-
-absl::Time FromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
 
 std::string TimeText(const google::protobuf::Timestamp& t, absl::Time now) {
   if (t.seconds() == 0 && t.nanos() == 0) return "-";
