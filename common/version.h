@@ -1,4 +1,4 @@
-// The worker protocol: what a coordinator and a worker of possibly different
+// The release version, and the worker protocol: what a coordinator and a worker of possibly different
 // builds must agree on to work together (the WorkerService messages, the
 // TaskAssignment they carry, the artifact layout of
 // model/checkpoint/checkpoint_files.h). Each side sends its version at
@@ -12,6 +12,10 @@
 #include "absl/strings/string_view.h"
 
 namespace simclr {
+
+// The release: shown by the daemons' info metrics (simclr_coordinator_info,
+// simclr_worker_info), the images' labels and `--version`.
+inline constexpr char kVersion[] = "0.6.0";
 
 // 1: per-attempt artifact directories, checkpoints pruned by the agent after
 //    the coordinator's acknowledgement. (0: a build before versions were

@@ -1,5 +1,6 @@
 #include "coordinator/coordinator_metrics.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -7,6 +8,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include "common/process_metrics.h"
 #include "common/time_util.h"
 #include "coordinator/job_spec.h"
 
@@ -43,8 +45,16 @@ class CoordinatorMetrics::StateCollector final : public prometheus::Collectable 
     std::vector<prometheus::MetricFamily> families;
     if (coordinator_ == nullptr) return families;
 
+    const absl::Time now = clock_->Now();
     std::map<std::pair<std::string, v1::JobState>, int> jobs;
-    for (const v1::Job& job : coordinator_->ListJobs({})) ++jobs[{job.spec().kind(), job.state()}];
+    std::map<std::string, double> oldest_queued;  // seconds, by kind
+    for (const v1::Job& job : coordinator_->ListJobs({})) {
+      ++jobs[{job.spec().kind(), job.state()}];
+      if (job.state() == v1::QUEUED && job.has_queued_at()) {
+        double& oldest = oldest_queued[job.spec().kind()];
+        oldest = std::max(oldest, absl::ToDoubleSeconds(now - FromProto(job.queued_at())));
+      }
+    }
     prometheus::MetricFamily job_family{"simclr_coordinator_jobs",
                                         "Jobs known to the coordinator, by kind and state.",
                                         prometheus::MetricType::Gauge,
@@ -56,6 +66,16 @@ class CoordinatorMetrics::StateCollector final : public prometheus::Collectable 
       }
     }
     families.push_back(std::move(job_family));
+    prometheus::MetricFamily queued_family{
+        "simclr_coordinator_oldest_queued_job_age_seconds",
+        "Seconds the longest-waiting QUEUED job (runnable, waiting for a gang of idle "
+        "workers) has waited, by kind; 0 when none waits.",
+        prometheus::MetricType::Gauge,
+        {}};
+    for (const char* kind : kKinds) {
+      queued_family.metric.push_back(Gauge({{"kind", kind}}, oldest_queued[kind]));
+    }
+    families.push_back(std::move(queued_family));
 
     const std::vector<v1::Worker> workers = coordinator_->ListWorkers();
     std::map<std::pair<std::string, v1::WorkerState>, int> by_state;
@@ -64,7 +84,6 @@ class CoordinatorMetrics::StateCollector final : public prometheus::Collectable 
                                  prometheus::MetricType::Gauge,
                                  {}};
     std::map<std::string, int> unhealthy;  // live ones, by device kind
-    const absl::Time now = clock_->Now();
     for (const v1::Worker& w : workers) {
       ++by_state[{w.device_kind(), w.state()}];
       if (w.unhealthy() && (w.state() == v1::IDLE || w.state() == v1::BUSY)) {
@@ -138,6 +157,8 @@ CoordinatorMetrics::CoordinatorMetrics(prometheus::Registry& registry, const Clo
                          .Add({})),
       rpc_(registry),
       state_(std::make_shared<StateCollector>(clock)) {
+  RegisterInfoMetric(registry, "simclr_coordinator_info",
+                     "What this coordinator is: its release version.", {});
   for (const char* kind : kKinds) {
     submitted_.Add({{"kind", kind}});
     restarts_.Add({{"kind", kind}});

@@ -35,7 +35,8 @@ class CoordinatorMetrics final : public CoordinatorObserver {
   void OnRestart(const v1::Job& job) override;
   void OnStaleReport() override;
 
-  // simclr_coordinator_jobs, _workers, _worker_heartbeat_age_seconds.
+  // simclr_coordinator_jobs, _oldest_queued_job_age_seconds, _workers,
+  // _unhealthy_workers, _worker_heartbeat_age_seconds.
   std::shared_ptr<prometheus::Collectable> StateCollectable();
 
   RpcMetrics* rpc() { return &rpc_; }

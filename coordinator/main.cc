@@ -35,6 +35,7 @@
 #include "common/loopback.h"
 #include "common/tls_credentials.h"
 #include "common/metrics_http_server.h"
+#include "common/process_metrics.h"
 #include "common/shutdown_signal.h"
 #include "coordinator/auth.h"
 #include "coordinator/coordinator.h"
@@ -138,8 +139,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<simclr::MetricsHttpServer> metrics_server;
   const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   if (!metrics_listen.empty()) {
-    auto server =
-        simclr::MetricsHttpServer::Start(metrics_listen, {registry, metrics.StateCollectable()});
+    auto server = simclr::MetricsHttpServer::Start(
+        metrics_listen, {registry, metrics.StateCollectable(), simclr::ProcessCollectable()});
     if (!server.ok()) return Fail(absl::StrCat("--metrics_listen: ", server.status().message()));
     metrics_server = *std::move(server);
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <utility>
 
@@ -258,7 +259,7 @@ absl::Status Agent::Register() {
     }
   }
   std::fprintf(stderr, "simclr-worker: registered as %s\n", response.worker_id().c_str());
-  if (options_.on_registered) options_.on_registered(response.worker_id());
+  if (options_.observer != nullptr) options_.observer->OnRegistered(response.worker_id());
   return absl::OkStatus();
 }
 
@@ -338,6 +339,7 @@ void Agent::HeartbeatOnce() {
     if (!task_id_.empty() && !task_done_) request.add_running_task_ids(task_id_);
   }
   absl::StatusOr<v1::HeartbeatResponse> response = connection_->Heartbeat(request);
+  if (options_.observer != nullptr) options_.observer->OnHeartbeat(response.ok());
   if (!response.ok()) {
     std::fprintf(stderr, "simclr-worker: heartbeat failed: %s\n",
                  response.status().ToString().c_str());
@@ -385,8 +387,24 @@ void Agent::StartTask(const v1::TaskAssignment& task) {
   task_thread_ = std::thread(&Agent::RunTask, this, task, context_);
 }
 
+absl::StatusOr<TaskResult> Agent::CheckArtifactDirectory(const std::string& directory) const {
+  if (options_.artifact_root.empty()) return TaskResult{};
+  // Lexically, as the coordinator chose it: the path need not exist yet.
+  const std::filesystem::path relative =
+      std::filesystem::path(directory).lexically_normal().lexically_relative(
+          std::filesystem::path(options_.artifact_root).lexically_normal());
+  const bool under = std::filesystem::path(directory).is_absolute() && !relative.empty() &&
+                     *relative.begin() != ".." && relative != ".";
+  if (under) return TaskResult{};
+  return absl::FailedPreconditionError(absl::StrCat(
+      "artifact_dir: the coordinator sent ", directory, ", which is not under this worker's "
+      "--artifact_dir ", options_.artifact_root, "; mount the coordinator's --artifact_dir at "
+      "the same path on every worker"));
+}
+
 void Agent::RunTask(v1::TaskAssignment task, std::shared_ptr<Context> context) {
-  absl::StatusOr<TaskResult> result = runner_->Run(task, *context);
+  absl::StatusOr<TaskResult> result = CheckArtifactDirectory(task.artifact_dir());
+  if (result.ok()) result = runner_->Run(task, *context);
   context->Flush();
 
   v1::CompleteTaskRequest request;
@@ -403,6 +421,11 @@ void Agent::RunTask(v1::TaskAssignment task, std::shared_ptr<Context> context) {
   }
   std::fprintf(stderr, "simclr-worker: %s %s%s\n", task.task_id().c_str(),
                request.success() ? "succeeded" : "failed: ", request.reason().c_str());
+  if (options_.observer != nullptr) {
+    options_.observer->OnTaskFinished(request.success()     ? TaskOutcome::kSucceeded
+                                      : context->cancelled() ? TaskOutcome::kCancelled
+                                                             : TaskOutcome::kFailed);
+  }
 
   // The coordinator must hear the result: retry through a brief outage (but
   // only a few times once the worker is stopping).

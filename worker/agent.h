@@ -23,6 +23,21 @@
 
 namespace simclr::worker {
 
+// How a task ended, as the agent reports it to the coordinator.
+enum class TaskOutcome { kSucceeded, kFailed, kCancelled };
+
+// What the agent does, for metrics (worker/worker_metrics.h). Called from the
+// agent's threads without its lock held; implementations are thread-safe.
+class AgentObserver {
+ public:
+  virtual ~AgentObserver() = default;
+  // After every (re)registration, with the id the coordinator gave.
+  virtual void OnRegistered(const std::string& worker_id) {}
+  // After every heartbeat RPC: whether the coordinator answered.
+  virtual void OnHeartbeat(bool answered) {}
+  virtual void OnTaskFinished(TaskOutcome outcome) {}
+};
+
 struct AgentOptions {
   v1::RegisterWorkerRequest registration;  // device, memory, collective address, name
   // Used until the coordinator's first reply says otherwise.
@@ -31,8 +46,12 @@ struct AgentOptions {
   absl::Duration progress_interval = absl::Seconds(1);
   // A finished task's CompleteTask is retried this long before it is given up.
   absl::Duration complete_retry_for = absl::Minutes(2);
-  // Called with the new id after every (re)registration; may be empty.
-  std::function<void(const std::string&)> on_registered;
+  // Where this worker may write artifacts: a task whose artifact directory
+  // lies elsewhere fails permanently before it starts (the coordinator's
+  // --artifact_dir must be a volume mounted at the same path on every
+  // worker). Empty: no check.
+  std::string artifact_root;
+  AgentObserver* observer = nullptr;  // not owned; may be null
 };
 
 // Thread-safe. Typical use in main:
@@ -73,6 +92,9 @@ class Agent {
   void HeartbeatOnce();
   void StartTask(const v1::TaskAssignment& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunTask(v1::TaskAssignment task, std::shared_ptr<Context> context);
+  // OK when options_.artifact_root is empty or holds `directory`; else a
+  // permanent error naming both.
+  absl::StatusOr<TaskResult> CheckArtifactDirectory(const std::string& directory) const;
   void CancelRunning(const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void JoinFinishedTask() ABSL_LOCKS_EXCLUDED(mu_);
   // No task, or the task has ended and its result was reported.

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
@@ -119,10 +120,17 @@ class AgentTest : public ::testing::Test {
     return AdvanceUntil([&] { return runner_.started_.HasBeenNotified(); });
   }
 
+  // Lets a derived fixture change the options before the agent starts.
+  virtual void Configure(coordinator::CoordinatorOptions& coordinator, AgentOptions& agent) {}
+
   void SetUp() override {
     coordinator::CoordinatorOptions options;
     options.registry.heartbeat_interval = absl::Milliseconds(20);
     options.progress_persist_interval = absl::ZeroDuration();
+    AgentOptions agent_options;
+    agent_options.registration.set_collective_address("127.0.0.1:1");
+    agent_options.progress_interval = absl::ZeroDuration();
+    Configure(options, agent_options);
     auto c = coordinator::Coordinator::Create(options, &store_, clock());
     ASSERT_TRUE(c.ok());
     coordinator_ = *std::move(c);
@@ -134,9 +142,6 @@ class AgentTest : public ::testing::Test {
         server_->InProcessChannel(grpc::ChannelArguments()), absl::Seconds(5)));
     connection_ = connection.get();
     connection_owner_ = std::move(connection);
-    AgentOptions agent_options;
-    agent_options.registration.set_collective_address("127.0.0.1:1");
-    agent_options.progress_interval = absl::ZeroDuration();
     agent_ = std::make_unique<Agent>(agent_options, connection_, &runner_, clock());
     thread_ = std::thread([this] { run_status_ = agent_->Run(); });
     ASSERT_TRUE(agent_->WaitUntilRegistered(absl::Seconds(10)));
@@ -317,6 +322,86 @@ TEST_F(AgentTest, AReportTheCoordinatorMissedIsResentAfterTheBackoff) {
 
 // Registration answered as by a coordinator of a release before versions
 // were exchanged (no protocol_version); every other call fails.
+// Counts what the agent tells its observer.
+class CountingObserver final : public AgentObserver {
+ public:
+  void OnRegistered(const std::string& worker_id) override {
+    absl::MutexLock lock(&mu_);
+    registered_ = worker_id;
+  }
+  void OnHeartbeat(bool answered) override {
+    absl::MutexLock lock(&mu_);
+    ++(answered ? answered_ : unanswered_);
+  }
+  void OnTaskFinished(TaskOutcome outcome) override {
+    absl::MutexLock lock(&mu_);
+    outcomes_.push_back(outcome);
+  }
+  std::string registered() {
+    absl::MutexLock lock(&mu_);
+    return registered_;
+  }
+  int answered() {
+    absl::MutexLock lock(&mu_);
+    return answered_;
+  }
+  std::vector<TaskOutcome> outcomes() {
+    absl::MutexLock lock(&mu_);
+    return outcomes_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::string registered_;
+  int answered_ = 0;
+  int unanswered_ = 0;
+  std::vector<TaskOutcome> outcomes_;
+};
+
+// The coordinator writes artifacts under /shared/artifacts; the worker is
+// told (--artifact_dir) where that volume is mounted on it.
+class ArtifactRootTest : public AgentTest {
+ protected:
+  void Configure(coordinator::CoordinatorOptions& coordinator, AgentOptions& agent) override {
+    coordinator.artifact_root = "/shared/artifacts";
+    agent.artifact_root = worker_artifact_root_;
+    agent.observer = &observer_;
+  }
+  std::string worker_artifact_root_ = "/shared/artifacts/";
+  CountingObserver observer_;
+};
+
+TEST_F(ArtifactRootTest, ATaskUnderTheWorkersArtifactRootRunsAndIsObserved) {
+  EXPECT_EQ(observer_.registered(), coordinator_->ListWorkers()[0].id());
+  const std::string id = Submit();
+  ASSERT_TRUE(Started());
+  EXPECT_GT(observer_.answered(), 0);
+  runner_.release_.Notify();
+  AwaitState(id, v1::SUCCEEDED);
+  EXPECT_TRUE(AdvanceUntil([&] { return observer_.outcomes().size() == 1; }));
+  EXPECT_EQ(observer_.outcomes()[0], TaskOutcome::kSucceeded);
+}
+
+class MismountedArtifactRootTest : public ArtifactRootTest {
+ protected:
+  MismountedArtifactRootTest() { worker_artifact_root_ = "/mnt/artifacts"; }
+};
+
+// A worker that would write where the coordinator cannot read (a volume
+// mounted at another path) fails the task at once, permanently, saying
+// which flags disagree; the trainer never starts.
+TEST_F(MismountedArtifactRootTest, ATaskElsewhereFailsPermanentlyNamingBothPaths) {
+  const std::string id = Submit();
+  ASSERT_TRUE(AdvanceUntil([&] { return coordinator_->GetJob(id)->state() == v1::FAILED; }));
+  const std::string reason = coordinator_->GetJob(id)->reason();
+  EXPECT_FALSE(runner_.started_.HasBeenNotified());
+  EXPECT_NE(reason.find("/shared/artifacts/" + id), std::string::npos) << reason;
+  EXPECT_NE(reason.find("--artifact_dir /mnt/artifacts"), std::string::npos) << reason;
+  // Permanent: the coordinator did not spend a restart on it.
+  EXPECT_EQ(coordinator_->GetJob(id)->attempts(), 1);
+  EXPECT_EQ(observer_.outcomes(), std::vector<TaskOutcome>{TaskOutcome::kFailed});
+}
+
 class OldCoordinator final : public CoordinatorConnection {
  public:
   absl::StatusOr<v1::RegisterWorkerResponse> RegisterWorker(

@@ -42,6 +42,7 @@
 #include "common/flags_usage.h"
 #include "common/clock.h"
 #include "common/metrics_http_server.h"
+#include "common/process_metrics.h"
 #include "common/shutdown_signal.h"
 #include "common/tls_credentials.h"
 #include "common/loopback.h"
@@ -60,8 +61,11 @@ ABSL_FLAG(std::string, work_dir, "", "scratch directory of this worker (required
 ABSL_FLAG(std::string, device, "cpu", "cpu or cuda:N");
 ABSL_FLAG(int, threads, 0, "intra-op threads for LibTorch (0: all cores)");
 ABSL_FLAG(std::string, collective_address, "",
-          "host:port this worker serves a gang's rendezvous on as rank 0 "
-          "(default 127.0.0.1 and a free port)");
+          "host:port this worker serves a gang's rendezvous on as rank 0 (default: the "
+          "address this host reaches --coordinator from, and a free port)");
+ABSL_FLAG(std::string, artifact_dir, "",
+          "where the coordinator's --artifact_dir is mounted on this worker (the same path "
+          "on every worker); a task whose artifacts lie elsewhere fails. Empty: no check");
 ABSL_FLAG(std::string, name, "", "stable worker name (e.g. the pod name); default: assigned");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA that signed the coordinator's certificate (TLS)");
 ABSL_FLAG(std::string, tls_cert, "",
@@ -168,20 +172,40 @@ int main(int argc, char** argv) {
     device_info = *probed;
   }
 
+  // Peers of a gang reach rank 0's rendezvous at this address, so by default
+  // it is the one this host reaches the coordinator from (loopback only when
+  // the coordinator is on loopback).
   std::string collective = absl::GetFlag(FLAGS_collective_address);
   if (collective.empty()) {
+    absl::StatusOr<std::string> host =
+        simclr::LocalAddressToward(absl::GetFlag(FLAGS_coordinator));
+    if (!host.ok()) {
+      return Fail(absl::StrCat("--collective_address: not given, and no local address toward "
+                               "--coordinator: ",
+                               host.status().message(), "; pass --collective_address=HOST:PORT"));
+    }
     absl::StatusOr<int> port = simclr::PickUnusedLoopbackPort();
     if (!port.ok()) return Fail(std::string(port.status().message()));
-    collective = absl::StrCat("127.0.0.1:", *port);
+    collective = absl::StrCat(*host, ":", *port);
+  }
+  const std::string artifact_dir = absl::GetFlag(FLAGS_artifact_dir);
+  if (!artifact_dir.empty() && (!std::filesystem::path(artifact_dir).is_absolute() ||
+                                !std::filesystem::is_directory(artifact_dir, ec))) {
+    return Fail(absl::StrCat("--artifact_dir: ", artifact_dir,
+                             " is not an absolute path of a directory"));
   }
 
   auto registry = std::make_shared<prometheus::Registry>();
-  simclr::worker::WorkerMetrics metrics(*registry, "");
+  simclr::worker::WorkerMetrics metrics(*registry, &simclr::Clock::Real());
+  // "cuda" means the first GPU.
+  const std::string device_index = cuda && device == "cuda" ? "cuda:0" : device;
+  metrics.SetInfo(device_index, device_info.name);
   std::unique_ptr<simclr::MetricsHttpServer> metrics_server;
   const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   if (!metrics_listen.empty()) {
     auto server = simclr::MetricsHttpServer::Start(
-        metrics_listen, {registry, simclr::worker::WorkerMetrics::ProcessCollectable()});
+        metrics_listen, {registry, simclr::ProcessCollectable(),
+                         simclr::worker::WorkerMetrics::TrainerCollectable()});
     if (!server.ok()) return Fail(absl::StrCat("--metrics_listen: ", server.status().message()));
     metrics_server = *std::move(server);
   }
@@ -203,7 +227,8 @@ int main(int argc, char** argv) {
                                         sysconf(_SC_PAGESIZE));
   options.registration.set_collective_address(collective);
   options.registration.set_name(absl::GetFlag(FLAGS_name));
-  options.on_registered = [&metrics](const std::string& id) { metrics.set_worker(id); };
+  options.artifact_root = artifact_dir;
+  options.observer = &metrics;
 
   options.registration.set_device_name(device_info.name);
   options.registration.set_device_memory_bytes(device_info.memory_bytes);
@@ -212,7 +237,7 @@ int main(int argc, char** argv) {
   runner_options.trainer_path = trainer;
   const std::string collective_host = collective.substr(0, collective.rfind(':'));
   runner_options.trainer_args = {
-      absl::StrCat("--device=", cuda && device == "cuda" ? "cuda:0" : device),
+      absl::StrCat("--device=", device_index),
       absl::StrCat("--threads=", threads),
       absl::StrCat("--local_address=", collective_host),
       absl::StrCat("--data_roots=", absl::StrJoin(absl::GetFlag(FLAGS_data_roots), ",")),

@@ -11,6 +11,7 @@
 #include <prometheus/metric_family.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/process_metrics.h"
 
 namespace simclr::worker {
 namespace {
@@ -30,12 +31,13 @@ long ResidentPages(const std::string& pid) {
   return resident;
 }
 
-// The agent and the trainer process it runs (its children, as the kernel
-// lists them per thread in /proc/self/task/<tid>/children).
-class ProcessCollector final : public prometheus::Collectable {
+// The trainer processes the agent runs: its children, as the kernel lists
+// them per thread in /proc/self/task/<tid>/children. (The agent's own memory
+// is process_resident_memory_bytes.)
+class TrainerCollector final : public prometheus::Collectable {
  public:
   std::vector<prometheus::MetricFamily> Collect() const override {
-    long resident = ResidentPages("self");
+    long resident = 0;
     std::error_code ec;
     for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
       std::ifstream children(task.path() / "children");
@@ -45,12 +47,24 @@ class ProcessCollector final : public prometheus::Collectable {
     prometheus::ClientMetric m;
     m.gauge.value = static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
     return {prometheus::MetricFamily{
-        "simclr_worker_resident_memory_bytes",
-        "Resident memory of the worker: the agent and the trainer process it runs.",
+        "simclr_worker_trainer_resident_memory_bytes",
+        "Resident memory of the trainer processes this worker runs (0 when idle).",
         prometheus::MetricType::Gauge,
         {m}}};
   }
 };
+
+const char* OutcomeName(TaskOutcome outcome) {
+  switch (outcome) {
+    case TaskOutcome::kSucceeded:
+      return "succeeded";
+    case TaskOutcome::kFailed:
+      return "failed";
+    case TaskOutcome::kCancelled:
+      return "cancelled";
+  }
+  return "failed";
+}
 
 template <typename T>
 prometheus::Family<T>& Build(prometheus::Registry& registry, const std::string& name,
@@ -76,8 +90,9 @@ prometheus::Family<prometheus::Counter>& Build(prometheus::Registry& registry,
 
 }  // namespace
 
-WorkerMetrics::WorkerMetrics(prometheus::Registry& registry, std::string worker)
-    : worker_(std::move(worker)),
+WorkerMetrics::WorkerMetrics(prometheus::Registry& registry, const Clock* clock)
+    : registry_(registry),
+      clock_(clock),
       step_(Build<prometheus::Gauge>(registry, "simclr_worker_step", "Training steps done.")),
       total_steps_(Build<prometheus::Gauge>(registry, "simclr_worker_total_steps",
                                             "Training steps the task will run.")),
@@ -103,15 +118,52 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry, std::string worker)
                                               "Training steps run by this worker.")),
       tasks_running_(Build<prometheus::Gauge>(registry, "simclr_worker_tasks_running",
                                               "Tasks this worker runs now (0 or 1).")
-                         .Add({})) {}
+                         .Add({})),
+      tasks_finished_(Build<prometheus::Counter>(
+          registry, "simclr_worker_tasks_finished_total",
+          "Tasks this worker ran to an end, by result: succeeded, failed, cancelled.")),
+      heartbeat_failures_(Build<prometheus::Counter>(
+                              registry, "simclr_worker_heartbeat_failures_total",
+                              "Heartbeats the coordinator did not answer.")
+                              .Add({})),
+      last_heartbeat_success_(
+          Build<prometheus::Gauge>(registry,
+                                   "simclr_worker_last_heartbeat_success_timestamp_seconds",
+                                   "When the coordinator last answered a heartbeat (Unix "
+                                   "seconds; 0: never).")
+              .Add({})) {
+  // Present from the start, so increase() sees the first end too.
+  for (TaskOutcome outcome :
+       {TaskOutcome::kSucceeded, TaskOutcome::kFailed, TaskOutcome::kCancelled}) {
+    tasks_finished_.Add({{"result", OutcomeName(outcome)}});
+  }
+}
 
-void WorkerMetrics::set_worker(const std::string& worker) {
+void WorkerMetrics::SetInfo(const std::string& device, const std::string& device_name) {
+  RegisterInfoMetric(registry_, "simclr_worker_info",
+                     "What this worker is: release version, device and its name.",
+                     {{"device", device}, {"device_name", device_name}});
+}
+
+void WorkerMetrics::OnRegistered(const std::string& worker_id) {
   absl::MutexLock lock(&mu_);
-  worker_ = worker;
+  worker_ = worker_id;
+}
+
+void WorkerMetrics::OnHeartbeat(bool answered) {
+  if (answered) {
+    last_heartbeat_success_.Set(absl::ToDoubleSeconds(clock_->Now() - absl::UnixEpoch()));
+  } else {
+    heartbeat_failures_.Increment();
+  }
+}
+
+void WorkerMetrics::OnTaskFinished(TaskOutcome outcome) {
+  tasks_finished_.Add({{"result", OutcomeName(outcome)}}).Increment();
 }
 
 prometheus::Labels WorkerMetrics::Labels(const TaskLabels& task) const {
-  return {{"job", task.job}, {"kind", task.kind}, {"rank", absl::StrCat(task.rank)},
+  return {{"job_id", task.job}, {"kind", task.kind}, {"rank", absl::StrCat(task.rank)},
           {"worker", worker_}};
 }
 
@@ -172,8 +224,8 @@ void WorkerMetrics::OnTaskEnd(const TaskLabels& task) {
   tasks_running_.Set(static_cast<double>(live_.size()));
 }
 
-std::shared_ptr<prometheus::Collectable> WorkerMetrics::ProcessCollectable() {
-  return std::make_shared<ProcessCollector>();
+std::shared_ptr<prometheus::Collectable> WorkerMetrics::TrainerCollectable() {
+  return std::make_shared<TrainerCollector>();
 }
 
 }  // namespace simclr::worker

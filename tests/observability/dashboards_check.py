@@ -36,12 +36,19 @@ EXPORTED = [
     "simclr_coordinator_workers", "simclr_coordinator_worker_heartbeat_age_seconds",
     "simclr_coordinator_rpcs_total", "simclr_coordinator_rpc_duration_seconds",
     "simclr_coordinator_unauthenticated_requests_total", "simclr_coordinator_stale_reports_total",
-    "simclr_coordinator_unhealthy_workers",
+    "simclr_coordinator_unhealthy_workers", "simclr_coordinator_info",
+    "simclr_coordinator_oldest_queued_job_age_seconds",
     "simclr_worker_step", "simclr_worker_total_steps", "simclr_worker_epoch", "simclr_worker_loss",
     "simclr_worker_learning_rate", "simclr_worker_images_per_second",
     "simclr_worker_step_phase_seconds", "simclr_worker_top1", "simclr_worker_top5",
     "simclr_worker_checkpoint_write_seconds", "simclr_worker_steps_total",
-    "simclr_worker_tasks_running", "simclr_worker_resident_memory_bytes",
+    "simclr_worker_tasks_running", "simclr_worker_trainer_resident_memory_bytes",
+    "simclr_worker_info", "simclr_worker_tasks_finished_total",
+    "simclr_worker_heartbeat_failures_total",
+    "simclr_worker_last_heartbeat_success_timestamp_seconds",
+    # common/process_metrics.cc, both daemons
+    "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
+    "process_resident_memory_bytes",
 ]
 BUILTIN_VARS = {"__rate_interval", "__interval", "__range", "__all"}
 
@@ -89,8 +96,8 @@ def main():
                 for var in re.findall(r"\$\{?(\w+)", t.get("expr", "")):
                     if var not in defined:
                         problems.append("%s: uses undefined variable $%s" % (where, var))
-        if d["uid"] == "simclr-training" and "job" not in defined:
-            problems.append("%s: the training dashboard needs a `job` variable" % name)
+        if d["uid"] == "simclr-training" and "job_id" not in defined:
+            problems.append("%s: the training dashboard needs a `job_id` variable" % name)
 
     panels = promql_exprs.dashboard_queries(args.dashboards)
     alerts = promql_exprs.alert_rules(args.rules)

@@ -3,7 +3,7 @@
   e2e_queries.py --prometheus URL --start UNIX --end UNIX --rules RULES.yml \
       --expect-job JOB_ID DASHBOARD.json...
 
-For each dashboard panel target (Grafana variables substituted: $job -> .+,
+For each dashboard panel target (Grafana variables substituted: $job_id -> .+,
 $__rate_interval -> 15s) the expression must be accepted by /api/v1/query and
 must return at least one series with a finite value at some moment of the run
 (/api/v1/query_range over [start, end] every second: the per-task series

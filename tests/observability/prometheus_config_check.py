@@ -50,8 +50,8 @@ def check_local(local, rules, tmp):
     jobs = {j["job_name"]: j for j in config["scrape_configs"]}
     if set(jobs) != {"simclr-coordinator", "simclr-worker"}:
         problems.append("prometheus-local.yml: scrape jobs %s" % sorted(jobs))
-    elif not jobs["simclr-worker"].get("honor_labels"):
-        problems.append("prometheus-local.yml: simclr-worker needs honor_labels (the job label is the SimCLR job id)")
+    elif jobs["simclr-worker"].get("honor_labels"):
+        problems.append("prometheus-local.yml: simclr-worker must not honor_labels (the target's `job` label must stay the scrape job; the SimCLR job id is `job_id`)")
 
 
 def replace_k8s_sd(node):
@@ -87,8 +87,8 @@ def check_k8s(k8s, rules, tmp):
         targets = {r.get("target_label") for r in relabel}
         if not {"__address__", "__metrics_path__"} <= targets:
             problems.append("%s: must honour prometheus.io/port and prometheus.io/path" % name)
-    if not jobs.get("simclr-worker", {}).get("honor_labels"):
-        problems.append("prometheus-k8s.yml: simclr-worker needs honor_labels")
+    if jobs.get("simclr-worker", {}).get("honor_labels"):
+        problems.append("prometheus-k8s.yml: simclr-worker must not honor_labels")
 
     derived = replace_k8s_sd(config)
     derived["rule_files"] = [os.path.abspath(rules)]

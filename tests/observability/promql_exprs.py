@@ -23,7 +23,7 @@ import re
 import yaml
 
 # Grafana's built-in and dashboard variables -> values for a test query.
-# `job` (and any other dashboard variable) matches everything: ".+".
+# `job_id` (and any other dashboard variable) matches everything: ".+".
 GRAFANA_BUILTINS = {
     "__rate_interval": "15s",
     "__interval": "5s",
