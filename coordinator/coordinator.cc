@@ -32,13 +32,7 @@ std::string Describe(const v1::Job& job) {
 }
 
 // Which word to use for a job's dependency in messages.
-const char* DependencyWord(const v1::JobSpec& spec) {
-  return spec.kind() == kDistill ? "teacher" : "parent";
-}
-
-const std::string& DependencyRef(const v1::JobSpec& spec) {
-  return spec.kind() == kDistill ? spec.teacher() : spec.parent();
-}
+const char* DependencyWord(const v1::JobSpec& spec) { return KindOf(spec).dependency_field(); }
 
 }  // namespace
 
@@ -346,7 +340,7 @@ absl::StatusOr<std::vector<std::string>> Coordinator::SubmitJobs(
   std::vector<int> dep_index(input.size(), -1);
   std::vector<const v1::Job*> dep_job(input.size(), nullptr);
   for (size_t i = 0; i < input.size(); ++i) {
-    const std::string& ref = DependencyRef(input[i]);
+    const std::string& ref = DependencyName(input[i]);
     if (ref.empty()) continue;
     auto in_file = index_by_name.find(ref);
     if (in_file != index_by_name.end()) {
@@ -958,7 +952,7 @@ v1::TaskAssignment Coordinator::MakeAssignment(const v1::Job& job, int rank,
   auto n = number_by_id_.find(job.parent_id());
   if (n != number_by_id_.end()) {
     const v1::Job& dep = jobs_.at(n->second);
-    if (job.spec().kind() == kDistill) {
+    if (KindOf(job.spec()).dependency == Dependency::kTeacher) {
       a.set_teacher_checkpoint(dep.checkpoint());
       *a.mutable_teacher_model() = dep.spec().model();
     } else {

@@ -15,7 +15,6 @@
 namespace simclr::coordinator {
 namespace {
 
-const char* const kKinds[] = {kPretrain, kFinetune, kDistill, kLinearEval, kSupervised};
 const v1::JobState kStates[] = {v1::PENDING, v1::QUEUED,    v1::RUNNING,
                                 v1::SUCCEEDED, v1::FAILED, v1::CANCELLED};
 const v1::WorkerState kWorkerStates[] = {v1::IDLE, v1::BUSY, v1::LOST, v1::DRAINED};
@@ -59,7 +58,8 @@ class CoordinatorMetrics::StateCollector final : public prometheus::Collectable 
                                         "Jobs known to the coordinator, by kind and state.",
                                         prometheus::MetricType::Gauge,
                                         {}};
-    for (const char* kind : kKinds) {
+    for (const JobKind& job_kind : AllJobKinds()) {
+    const char* kind = job_kind.name;
       for (v1::JobState state : kStates) {
         job_family.metric.push_back(Gauge({{"kind", kind}, {"state", v1::JobState_Name(state)}},
                                           jobs[{kind, state}]));
@@ -72,7 +72,8 @@ class CoordinatorMetrics::StateCollector final : public prometheus::Collectable 
         "workers) has waited, by kind; 0 when none waits.",
         prometheus::MetricType::Gauge,
         {}};
-    for (const char* kind : kKinds) {
+    for (const JobKind& job_kind : AllJobKinds()) {
+    const char* kind = job_kind.name;
       queued_family.metric.push_back(Gauge({{"kind", kind}}, oldest_queued[kind]));
     }
     families.push_back(std::move(queued_family));
@@ -159,7 +160,8 @@ CoordinatorMetrics::CoordinatorMetrics(prometheus::Registry& registry, const Clo
       state_(std::make_shared<StateCollector>(clock)) {
   RegisterInfoMetric(registry, "simclr_coordinator_info",
                      "What this coordinator is: its release version.", {});
-  for (const char* kind : kKinds) {
+  for (const JobKind& job_kind : AllJobKinds()) {
+    const char* kind = job_kind.name;
     submitted_.Add({{"kind", kind}});
     restarts_.Add({{"kind", kind}});
     attempt_failures_.Add({{"kind", kind}});

@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <initializer_list>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -204,20 +208,47 @@ absl::Status CheckTrain(const v1::TrainSpec& t, int world_size) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-bool KindNeedsParent(const std::string& kind) {
-  return kind == kFinetune || kind == kLinearEval;
+// "pretrain, finetune, distill": the kinds a finetune or linear_eval job may
+// start from.
+std::string CanBeParentNames() {
+  std::vector<std::string> names;
+  for (const JobKind& kind : AllJobKinds()) {
+    if (kind.can_be_parent) names.push_back(kind.name);
+  }
+  return absl::StrJoin(names, ", ");
 }
 
-bool KindUsesLabels(const std::string& kind) {
-  return KindNeedsParent(kind) || kind == kSupervised;
+}  // namespace
+
+const JobKind& KindOf(const v1::JobSpec& spec) {
+  const JobKind* kind = FindJobKind(spec.kind());
+  if (kind == nullptr) {
+    std::fprintf(stderr, "job spec \"%s\" of unknown kind \"%s\" was not validated\n",
+                 spec.name().c_str(), spec.kind().c_str());
+    std::abort();
+  }
+  return *kind;
+}
+
+const std::string& DependencyName(const v1::JobSpec& spec) {
+  static const std::string* const kNone = new std::string;
+  switch (KindOf(spec).dependency) {
+    case Dependency::kParent:
+      return spec.parent();
+    case Dependency::kTeacher:
+      return spec.teacher();
+    case Dependency::kNone:
+      break;
+  }
+  return *kNone;
 }
 
 absl::Status CheckJobSpec(const v1::JobSpec& spec, const SpecLimits& limits) {
   RETURN_IF_ERROR(CheckName("name", spec.name()));
-  RETURN_IF_ERROR(
-      CheckOneOf("kind", spec.kind(), {kPretrain, kFinetune, kDistill, kLinearEval, kSupervised}));
+  const JobKind* kind = FindJobKind(spec.kind());
+  if (kind == nullptr) {
+    return Invalid("kind", Quoted(spec.kind()), absl::StrCat("one of ", JobKindNames()));
+  }
   if (spec.has_world_size() &&
       (spec.world_size() < 1 || spec.world_size() > limits.max_world_size)) {
     return Invalid("world_size", absl::StrCat(spec.world_size()),
@@ -240,41 +271,63 @@ absl::Status CheckJobSpec(const v1::JobSpec& spec, const SpecLimits& limits) {
     return Invalid("max_restarts", absl::StrCat(spec.max_restarts()), "an integer in [0, 100]");
   }
 
-  const std::string& kind = spec.kind();
-  if (KindNeedsParent(kind)) {
-    if (spec.parent().empty()) {
-      return Invalid("parent", "nothing",
-                     absl::StrCat("the name or id of the job a ", kind, " job starts from"));
+  // A kind names its dependency, if it has one, in its own field; no other.
+  const std::pair<Dependency, const std::string*> named[] = {
+      {Dependency::kParent, &spec.parent()}, {Dependency::kTeacher, &spec.teacher()}};
+  for (const auto& [dependency, value] : named) {
+    const char* field = dependency == Dependency::kParent ? "parent" : "teacher";
+    if (kind->dependency == dependency && value->empty()) {
+      return Invalid(field, "nothing",
+                     dependency == Dependency::kParent
+                         ? absl::StrCat("the name or id of the job a ", kind->name,
+                                        " job starts from")
+                         : "the name or id of the job whose model labels the images");
     }
-    if (ModelIsSet(spec.model())) {
-      return Invalid("model", "a model",
-                     absl::StrCat("no model: a ", kind, " job uses its parent's network"));
+    if (kind->dependency != dependency && !value->empty()) {
+      const std::string hint =
+          kind->dependency == Dependency::kNone
+              ? ""
+              : absl::StrCat(" (a ", kind->name, " job names a ", kind->dependency_field(), ")");
+      return Invalid(field, Quoted(*value),
+                     absl::StrCat("no ", field, " for a ", kind->name, " job", hint));
     }
-  } else if (!spec.parent().empty()) {
-    return Invalid("parent", Quoted(spec.parent()),
-                   absl::StrCat("no parent for a ", kind, " job",
-                                kind == kDistill ? " (a distill job names a teacher)" : ""));
   }
-  if (kind == kDistill) {
-    if (spec.teacher().empty()) {
-      return Invalid("teacher", "nothing", "the name or id of the job whose model labels the images");
+  if (kind->dependency == Dependency::kParent && ModelIsSet(spec.model())) {
+    return Invalid("model", "a model",
+                   absl::StrCat("no model: a ", kind->name, " job uses its parent's network"));
+  }
+  for (const auto& [section, present] :
+       {std::pair<std::string, bool>{"finetune", spec.has_finetune()},
+        {"distill", spec.has_distill()}}) {
+    if (present && section != kind->section) {
+      return Invalid(section, absl::StrCat("a ", section, " section"),
+                     absl::StrCat("none for a ", kind->name, " job"));
     }
-  } else if (!spec.teacher().empty()) {
-    return Invalid("teacher", Quoted(spec.teacher()),
-                   absl::StrCat("no teacher for a ", kind, " job"));
   }
-  if (kind != kFinetune && spec.has_finetune()) {
-    return Invalid("finetune", "a finetune section", absl::StrCat("none for a ", kind, " job"));
+  if (spec.train().has_blur() && !kind->contrastive_views) {
+    return Invalid("train.blur", spec.train().blur() ? "true" : "false",
+                   absl::StrCat("no value: only pretraining's augmentation blurs, not a ",
+                                kind->name, " job's"));
   }
-  if (kind != kDistill && spec.has_distill()) {
-    return Invalid("distill", "a distill section", absl::StrCat("none for a ", kind, " job"));
-  }
-  if ((kind == kPretrain || kind == kSupervised) && spec.data().dataset().empty()) {
+  if (kind->dependency == Dependency::kNone && spec.data().dataset().empty()) {
     return Invalid("data.dataset", "nothing", "one of fashion-mnist, cifar10, image-folder");
+  }
+  // A distillation job's label loss needs the labelled subset named: the
+  // images the teacher was fine-tuned on (same subset, same train.seed).
+  const bool names_subset =
+      spec.data().has_label_fraction() || !spec.data().label_index_file().empty();
+  if (kind->labels == Labels::kLabelLossOnly && spec.distill().label_weight() > 0 &&
+      !names_subset) {
+    return Invalid("data.label_fraction", "nothing",
+                   "the labelled subset the label loss may use (data.label_fraction or "
+                   "data.label_index_file) when distill.label_weight > 0");
   }
 
   RETURN_IF_ERROR(CheckModel(spec.model()));
-  RETURN_IF_ERROR(CheckData(spec.data(), KindUsesLabels(kind), kind, limits));
+  const bool may_name_labels = kind->labels == Labels::kTrainingSet ||
+                               (kind->labels == Labels::kLabelLossOnly &&
+                                spec.distill().label_weight() > 0);
+  RETURN_IF_ERROR(CheckData(spec.data(), may_name_labels, kind->name, limits));
   RETURN_IF_ERROR(CheckOptimizer(spec.optimizer()));
   RETURN_IF_ERROR(CheckTrain(spec.train(), world_size));
   RETURN_IF_ERROR(CheckCount("finetune.from_head_layer", spec.finetune().from_head_layer(), 4,
@@ -289,7 +342,7 @@ absl::Status CheckJobSpec(const v1::JobSpec& spec, const SpecLimits& limits) {
 }
 
 void ApplyDefaults(const v1::JobSpec* inherited, v1::JobSpec& spec) {
-  const std::string kind = spec.kind();
+  const JobKind& kind = KindOf(spec);
   if (!spec.has_world_size()) spec.set_world_size(1);
   if (spec.device().empty()) spec.set_device("cpu");
   if (!spec.has_max_restarts()) spec.set_max_restarts(2);
@@ -298,7 +351,7 @@ void ApplyDefaults(const v1::JobSpec* inherited, v1::JobSpec& spec) {
   // a model distils into the teacher's architecture (self-distillation);
   // otherwise the paper's ResNet-50 1x with a 3-layer head.
   v1::ModelSpec& model = *spec.mutable_model();
-  if (inherited != nullptr && (KindNeedsParent(kind) || !ModelIsSet(model))) {
+  if (inherited != nullptr && (kind.dependency == Dependency::kParent || !ModelIsSet(model))) {
     model = inherited->model();
   }
   if (model.depth() == 0) model.set_depth(50);
@@ -316,7 +369,8 @@ void ApplyDefaults(const v1::JobSpec* inherited, v1::JobSpec& spec) {
   if (data.dataset() == "fashion-mnist" && data.path().empty()) {
     data.set_path("/usr/share/datasets/fashion-mnist");
   }
-  if (KindUsesLabels(kind) && !data.has_label_fraction() && data.label_index_file().empty()) {
+  if (kind.labels == Labels::kTrainingSet && !data.has_label_fraction() &&
+      data.label_index_file().empty()) {
     data.set_label_fraction(1.0);
   }
   if (data.loader_threads() == 0) data.set_loader_threads(2);
@@ -325,7 +379,7 @@ void ApplyDefaults(const v1::JobSpec* inherited, v1::JobSpec& spec) {
   // lr 0.3 x batch/256 with weight decay 1e-6 and 10 warmup epochs; fine-tuning
   // lr 0.005 x sqrt(batch) with no weight decay and no warmup.
   v1::OptimizerSpec& opt = *spec.mutable_optimizer();
-  const bool tuning = KindNeedsParent(kind);
+  const bool tuning = kind.tuning_defaults;
   if (opt.name().empty()) opt.set_name("lars");
   if (opt.lr_scaling().empty()) opt.set_lr_scaling(tuning ? "sqrt" : "linear");
   if (opt.base_lr() == 0) opt.set_base_lr(tuning ? 0.005 : 0.3);
@@ -343,27 +397,35 @@ void ApplyDefaults(const v1::JobSpec* inherited, v1::JobSpec& spec) {
   if (!train.has_color_jitter_strength()) train.set_color_jitter_strength(1.0);
   if (train.eval_batch_size() == 0) train.set_eval_batch_size(256);
 
-  if (kind == kFinetune && !spec.has_finetune()) spec.mutable_finetune()->set_from_head_layer(1);
-  if (kind == kDistill && spec.distill().temperature() == 0) {
+  // Each kind's own section: fine-tune from the head's first layer (the
+  // paper's choice for 3-layer heads); distil at temperature 1.
+  if (kind.section == std::string("finetune") && !spec.has_finetune()) {
+    spec.mutable_finetune()->set_from_head_layer(1);
+  }
+  if (kind.section == std::string("distill") && spec.distill().temperature() == 0) {
     spec.mutable_distill()->set_temperature(1.0);
   }
 }
 
 absl::Status CheckAgainstParent(const v1::JobSpec& parent, const v1::JobSpec& spec) {
-  if (spec.kind() == kFinetune &&
+  const JobKind& kind = KindOf(spec);
+  const JobKind& parent_kind = KindOf(parent);
+  if (kind.trainable == Trainable::kUpToHeadLayer &&
       spec.finetune().from_head_layer() > parent.model().proj_head_layers()) {
     return Invalid("finetune.from_head_layer", absl::StrCat(spec.finetune().from_head_layer()),
                    absl::StrCat("an integer in [0, ", parent.model().proj_head_layers(),
                                 "]: the parent's projection head has ",
                                 parent.model().proj_head_layers(), " layers"));
   }
-  if (spec.kind() == kDistill && parent.kind() == kPretrain) {
+  if (kind.dependency == Dependency::kTeacher && !parent_kind.can_teach) {
     return Invalid("teacher", Quoted(spec.teacher()),
-                   "a job with a classifier (finetune or linear_eval), not a pretrain job");
+                   absl::StrCat("a job with a trained classifier, not a ", parent_kind.name,
+                                " job"));
   }
-  if (KindNeedsParent(spec.kind()) && parent.kind() != kPretrain && parent.kind() != kDistill &&
-      parent.kind() != kFinetune) {
-    return Invalid("parent", Quoted(spec.parent()), "a pretrain, finetune or distill job");
+  if (kind.dependency == Dependency::kParent && !parent_kind.can_be_parent) {
+    return Invalid("parent", Quoted(spec.parent()),
+                   absl::StrCat("a job whose checkpoint holds an encoder and projection head (",
+                                CanBeParentNames(), "), not a ", parent_kind.name, " job"));
   }
   return absl::OkStatus();
 }

@@ -11,23 +11,19 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/job_kinds.h"
 #include "proto/simclr/v1/job.pb.h"
 
 namespace simclr::coordinator {
 
-inline constexpr char kPretrain[] = "pretrain";
-inline constexpr char kFinetune[] = "finetune";
-inline constexpr char kDistill[] = "distill";
-inline constexpr char kLinearEval[] = "linear_eval";
-// The baseline the paper compares against: the same network trained from
-// scratch with supervision on the same labelled subset.
-inline constexpr char kSupervised[] = "supervised";
+// The kind of a spec that passed CheckJobSpec (every stored spec did); a
+// programming error, which aborts, otherwise. The rules of each kind are in
+// common/job_kinds.h.
+const JobKind& KindOf(const v1::JobSpec& spec);
 
-// True for kinds that start from a parent's checkpoint (finetune, linear_eval).
-bool KindNeedsParent(const std::string& kind);
-
-// True for kinds that train on labels (finetune, linear_eval, supervised).
-bool KindUsesLabels(const std::string& kind);
+// The job a spec depends on as it names it (its parent or teacher; "" for
+// none).
+const std::string& DependencyName(const v1::JobSpec& spec);
 
 // What the operator allows a spec (the coordinator's flags).
 struct SpecLimits {

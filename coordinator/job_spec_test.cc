@@ -158,6 +158,74 @@ TEST(JobSpecTest, FromHeadLayerMustExistInTheParentsHead) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("[0, 2]"));
 }
 
+v1::JobSpec Distill(double label_weight) {
+  v1::JobSpec spec;
+  spec.set_name("fmnist-distill");
+  spec.set_kind("distill");
+  spec.set_teacher("fmnist-finetune");
+  spec.mutable_distill()->set_label_weight(label_weight);
+  return spec;
+}
+
+// Reported: a "10% labels" distillation with label_weight > 0 took the label
+// loss on every image. Its label loss now needs the labelled subset named.
+TEST(JobSpecTest, DistillationsLabelLossNeedsTheLabelledSubset) {
+  ExpectInvalid(Distill(0.5), "data.label_fraction",
+                "the labelled subset the label loss may use");
+  v1::JobSpec with_subset = Distill(0.5);
+  with_subset.mutable_data()->set_label_fraction(0.1);
+  EXPECT_TRUE(CheckJobSpec(with_subset).ok());
+  v1::JobSpec with_index = Distill(0.5);
+  with_index.mutable_data()->set_label_index_file("/usr/share/datasets/labels.txt");
+  EXPECT_TRUE(CheckJobSpec(with_index).ok());
+  // Without a label loss a distillation reads no labels, so naming some is
+  // a mistake.
+  v1::JobSpec unlabelled = Distill(0);
+  unlabelled.mutable_data()->set_label_fraction(0.1);
+  ExpectInvalid(unlabelled, "data.label_fraction", "trains on unlabelled images");
+  // The stored spec keeps the subset as given (no default of every label).
+  ApplyDefaults(nullptr, with_subset);
+  EXPECT_DOUBLE_EQ(with_subset.data().label_fraction(), 0.1);
+}
+
+TEST(JobSpecTest, BlurIsAPretrainingOption) {
+  v1::JobSpec pretrain = Pretrain();
+  pretrain.mutable_train()->set_blur(false);
+  EXPECT_TRUE(CheckJobSpec(pretrain).ok());
+  v1::JobSpec finetune = Finetune();
+  finetune.mutable_train()->set_blur(true);
+  ExpectInvalid(finetune, "train.blur", "only pretraining's augmentation blurs");
+}
+
+TEST(JobSpecTest, DependenciesMustBeOfKindsThatCanServe) {
+  v1::JobSpec pretrain = Pretrain();
+  ApplyDefaults(nullptr, pretrain);
+  v1::JobSpec distill = Distill(0);
+  ApplyDefaults(&pretrain, distill);
+  EXPECT_THAT(std::string(CheckAgainstParent(pretrain, distill).message()),
+              HasSubstr("teacher: got \"fmnist-finetune\", expected a job with a trained "
+                        "classifier, not a pretrain job"));
+
+  v1::JobSpec supervised = Pretrain();
+  supervised.set_kind("supervised");
+  ApplyDefaults(nullptr, supervised);
+  v1::JobSpec finetune = Finetune();
+  ApplyDefaults(&supervised, finetune);
+  EXPECT_THAT(std::string(CheckAgainstParent(supervised, finetune).message()),
+              HasSubstr("(pretrain, finetune, distill), not a supervised job"));
+  ApplyDefaults(&pretrain, finetune);
+  EXPECT_TRUE(CheckAgainstParent(pretrain, finetune).ok());
+}
+
+TEST(JobSpecTest, ADependencyInTheWrongFieldNamesTheRightOne) {
+  v1::JobSpec distill = Distill(0);
+  distill.set_parent("fmnist-finetune");
+  ExpectInvalid(distill, "parent", "no parent for a distill job (a distill job names a teacher)");
+  v1::JobSpec finetune = Finetune();
+  finetune.set_teacher("t");
+  ExpectInvalid(finetune, "teacher", "no teacher for a finetune job (a finetune job names a parent)");
+}
+
 // Reported: `train: {epochs: 1e300}` was accepted and the job ran 1 step
 // (the step count overflowed).
 TEST(JobSpecLimitsTest, RefusesEpochsBeyondTheMaximum) {

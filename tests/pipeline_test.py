@@ -83,9 +83,15 @@ class PipelineTest(ClusterTestCase):
         one, two = step_log(c.job("same-1")), step_log(c.job("same-2"))
         self.assertEqual(len(one), 5)
         self.assertEqual(len(two), 5)
+        # Step 1's loss sees global batch norm and the gathered negatives of
+        # the initial weights, step 2's the first averaged gradient: a wrong
+        # collective shows there at once, so they must agree closely (seen:
+        # 3e-8 and 7e-8 relative). Later steps only add float reassociation,
+        # which lr 1.0 amplifies (seen: up to 3e-4 by step 4).
         for a, b in zip(one, two):
             self.assertAlmostEqual(a["lr"], b["lr"], places=12)
-            self.assertLess(abs(a["loss"] - b["loss"]), 1e-4 * abs(a["loss"]),
+            tolerance = 1e-6 if a["step"] <= 2 else 1e-3
+            self.assertLess(abs(a["loss"] - b["loss"]), tolerance * abs(a["loss"]),
                             "step %d: world size 1 loss %r, world size 2 loss %r" % (
                                 a["step"], a["loss"], b["loss"]))
         # The losses change from step to step: the comparison is not vacuous.

@@ -11,10 +11,14 @@
 
 namespace simclr::model {
 
-// One labelled image.
+// The label of an image whose label a job may not use (a distillation job's
+// images outside its labelled subset: PartiallyLabelledDataset).
+inline constexpr int64_t kUnlabelled = -1;
+
+// One image and its label.
 struct Example {
   at::Tensor image;  // uint8 [channels, height, width], contiguous
-  int64_t label = 0;  // in [0, num_classes)
+  int64_t label = 0;  // in [0, num_classes), or kUnlabelled
 };
 
 // A fixed, indexable collection of equally sized images with class labels.

@@ -140,6 +140,27 @@ int64_t SubsetDataset::Label(int64_t index) const { return base_->Label(BaseInde
 
 Example SubsetDataset::Get(int64_t index) const { return base_->Get(BaseIndex(index)); }
 
+PartiallyLabelledDataset::PartiallyLabelledDataset(const Dataset* base,
+                                                   const std::vector<int64_t>& labelled)
+    : base_(base), labelled_(static_cast<size_t>(base->size()), false) {
+  for (int64_t i : labelled) {
+    CheckIndex(i, base_->size(), "PartiallyLabelledDataset");
+    if (!labelled_[i]) ++labelled_count_;
+    labelled_[i] = true;
+  }
+}
+
+int64_t PartiallyLabelledDataset::Label(int64_t index) const {
+  CheckIndex(index, size(), "PartiallyLabelledDataset::Label");
+  return labelled_[index] ? base_->Label(index) : kUnlabelled;
+}
+
+Example PartiallyLabelledDataset::Get(int64_t index) const {
+  Example example = base_->Get(index);
+  if (!labelled_[index]) example.label = kUnlabelled;
+  return example;
+}
+
 absl::StatusOr<std::unique_ptr<SubsetDataset>> MakeSubset(const Dataset* base,
                                                           const SubsetOptions& options) {
   ASSIGN_OR_RETURN(std::vector<int64_t> indices, SelectIndices(*base, options));

@@ -75,6 +75,31 @@ class SubsetDataset : public Dataset {
   std::vector<int64_t> indices_;
 };
 
+// Every example of another dataset, with the labels of `labelled` (indices of
+// `base`) only: the others read kUnlabelled. A distillation job trains on
+// every image but takes its label loss on the labelled subset alone (the
+// paper's Eq. 3). Thread-safe (const). `base` is not owned and must outlive it.
+class PartiallyLabelledDataset : public Dataset {
+ public:
+  // Every index must be in [0, base->size()) (SelectIndices guarantees it).
+  PartiallyLabelledDataset(const Dataset* base, const std::vector<int64_t>& labelled);
+
+  int64_t size() const override { return base_->size(); }
+  int64_t num_classes() const override { return base_->num_classes(); }
+  int64_t channels() const override { return base_->channels(); }
+  int64_t height() const override { return base_->height(); }
+  int64_t width() const override { return base_->width(); }
+  int64_t Label(int64_t index) const override;
+  Example Get(int64_t index) const override;
+
+  int64_t labelled_count() const { return labelled_count_; }
+
+ private:
+  const Dataset* base_;  // not owned
+  std::vector<bool> labelled_;
+  int64_t labelled_count_ = 0;
+};
+
 // SelectIndices, then a SubsetDataset over `base` (not owned).
 absl::StatusOr<std::unique_ptr<SubsetDataset>> MakeSubset(const Dataset* base,
                                                           const SubsetOptions& options);

@@ -65,6 +65,31 @@ TEST_F(SubsetTest, SameSeedSameSubsetOtherSeedOtherSubset) {
   EXPECT_LT(shared, 60);
 }
 
+// What a distillation job with 1% of the labels trains on: every image, the
+// labels of the 1% only.
+TEST_F(SubsetTest, PartiallyLabelledDatasetHidesTheLabelsOutsideTheSubset) {
+  const std::vector<int64_t> one = ClassBalancedIndices(*train_, 0.01, 7).value();
+  const PartiallyLabelledDataset view(train_, one);
+  EXPECT_EQ(view.size(), train_->size());
+  EXPECT_EQ(view.labelled_count(), 600);
+  const std::set<int64_t> labelled(one.begin(), one.end());
+  std::vector<int64_t> per_class(10, 0);
+  for (int64_t i = 0; i < view.size(); ++i) {
+    if (labelled.count(i) > 0) {
+      ASSERT_EQ(view.Label(i), train_->Label(i)) << i;
+      ++per_class[view.Label(i)];
+    } else {
+      ASSERT_EQ(view.Label(i), kUnlabelled) << i;
+    }
+  }
+  EXPECT_EQ(per_class, std::vector<int64_t>(10, 60));
+  // Get agrees with Label and keeps the image.
+  const Example hidden = view.Get(one[0] == 0 ? 1 : 0);
+  EXPECT_EQ(hidden.label, kUnlabelled);
+  EXPECT_TRUE(hidden.image.equal(train_->Get(one[0] == 0 ? 1 : 0).image));
+  EXPECT_EQ(view.Get(one[0]).label, train_->Label(one[0]));
+}
+
 TEST(BalancedClassCountTest, RoundsToNearestWithAtLeastOne) {
   EXPECT_EQ(BalancedClassCount(0.01, 6000), 60);
   EXPECT_EQ(BalancedClassCount(0.01, 1300), 13);

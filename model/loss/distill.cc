@@ -43,10 +43,10 @@ absl::Status Validate(const torch::Tensor& student, const torch::Tensor& teacher
     }
     const int64_t lo = labels.min().item<int64_t>();
     const int64_t hi = labels.max().item<int64_t>();
-    if (lo < 0 || hi >= student.size(1)) {
+    if (lo < kUnlabelled || hi >= student.size(1)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "labels range over [", lo, ", ", hi, "]; expected [0, ",
-          student.size(1) - 1, "]"));
+          "labels range over [", lo, ", ", hi, "]; expected [", kUnlabelled, ", ",
+          student.size(1) - 1, "] (", kUnlabelled, ": unlabelled)"));
     }
   }
   return absl::OkStatus();
@@ -68,12 +68,17 @@ absl::StatusOr<torch::Tensor> DistillationLoss(
             .to(student_logits.scalar_type());
     torch::Tensor student_log_probs =
         torch::log_softmax(student_logits.mul(inv_t), 1);
-    torch::Tensor distill =
-        -(teacher_probs * student_log_probs).sum(1).mean();
+    torch::Tensor distill = -(teacher_probs * student_log_probs).sum(1).mean() *
+                            (options.temperature * options.temperature);
     if (options.label_weight == 0.0) return distill;
-    torch::Tensor ce = -torch::log_softmax(student_logits, 1)
-                            .gather(1, labels.unsqueeze(1))
-                            .mean();
+    // Mean over the labelled images, without a host sync: the masked sum over
+    // their count (at least 1, so a batch without labels adds 0).
+    const torch::Tensor labelled = labels.ge(0);
+    const torch::Tensor per_image = -torch::log_softmax(student_logits, 1)
+                                         .gather(1, labels.clamp_min(0).unsqueeze(1))
+                                         .squeeze(1);
+    torch::Tensor ce = per_image.mul(labelled.to(per_image.scalar_type())).sum() /
+                       labelled.sum().clamp_min(1).to(per_image.scalar_type());
     return distill.mul(1.0 - options.label_weight) +
            ce.mul(options.label_weight);
   } catch (const std::exception& e) {

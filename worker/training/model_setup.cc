@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "model/checkpoint/checkpoint.h"
+#include "model/data/subset.h"
 
 namespace simclr::worker {
 namespace {
@@ -26,7 +27,47 @@ int HeadLayerOf(const std::string& name) {
 }  // namespace
 
 int ClassifierLayer(const v1::JobSpec& spec) {
-  return spec.kind() == "finetune" ? spec.finetune().from_head_layer() : 0;
+  const JobKind* kind = FindJobKind(spec.kind());
+  return kind != nullptr && kind->trainable == Trainable::kUpToHeadLayer
+             ? spec.finetune().from_head_layer()
+             : 0;
+}
+
+Frozen FrozenParts(const JobKind& kind, const v1::JobSpec& spec) {
+  if (kind.trainable == Trainable::kClassifierOnly) return Frozen::kEncoderAndHead;
+  if (kind.trainable == Trainable::kUpToHeadLayer && spec.finetune().freeze_encoder()) {
+    return Frozen::kEncoder;
+  }
+  return Frozen::kNothing;
+}
+
+absl::StatusOr<std::unique_ptr<model::Dataset>> TrainingExamples(const model::Dataset* split,
+                                                                 const JobKind& kind,
+                                                                 const v1::JobSpec& spec) {
+  model::SubsetOptions labelled;
+  labelled.fraction = spec.data().has_label_fraction() ? spec.data().label_fraction() : 0.0;
+  labelled.index_file = spec.data().label_index_file();
+  labelled.seed = static_cast<uint64_t>(spec.train().seed());
+  switch (kind.labels) {
+    case Labels::kTrainingSet: {
+      ASSIGN_OR_RETURN(std::unique_ptr<model::SubsetDataset> subset,
+                       model::MakeSubset(split, labelled));
+      return std::unique_ptr<model::Dataset>(std::move(subset));
+    }
+    case Labels::kLabelLossOnly: {
+      std::vector<int64_t> indices;  // none: no label is read
+      if (spec.distill().label_weight() > 0) {
+        ASSIGN_OR_RETURN(indices, model::SelectIndices(*split, labelled));
+      }
+      return std::unique_ptr<model::Dataset>(
+          std::make_unique<model::PartiallyLabelledDataset>(split, indices));
+    }
+    case Labels::kNone:
+      break;
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<model::SubsetDataset> all,
+                   model::MakeSubset(split, model::SubsetOptions()));
+  return std::unique_ptr<model::Dataset>(std::move(all));
 }
 
 model::ModelOptions ModelOptionsFor(const v1::ModelSpec& m, const v1::JobSpec& job,
@@ -46,7 +87,7 @@ model::ModelOptions ModelOptionsFor(const v1::ModelSpec& m, const v1::JobSpec& j
 }
 
 std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model,
-                                                   int head_layers_used, bool classifier_only,
+                                                   int head_layers_used, Frozen frozen,
                                                    bool adapt_classifier) {
   model::ParamGroup weights;
   model::ParamGroup excluded;
@@ -54,7 +95,9 @@ std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model
   for (const auto& item : model.named_parameters(/*recurse=*/true)) {
     const std::string& name = item.key();
     const bool in_classifier = name.rfind("fc.", 0) == 0;
-    if (classifier_only && !in_classifier) continue;
+    const bool in_encoder = name.rfind("resnet.", 0) == 0;
+    if (frozen == Frozen::kEncoderAndHead && !in_classifier) continue;
+    if (frozen == Frozen::kEncoder && in_encoder) continue;
     if (HeadLayerOf(name) > head_layers_used) continue;
     const bool adapted = item.value().dim() >= 2 && (!in_classifier || adapt_classifier);
     model::ParamGroup& group = adapted ? weights : excluded;

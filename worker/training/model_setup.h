@@ -3,19 +3,23 @@
 #ifndef SIMCLR_WORKER_TRAINING_MODEL_SETUP_H_
 #define SIMCLR_WORKER_TRAINING_MODEL_SETUP_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/job_kinds.h"
 #include "model/checkpoint/checkpoint.h"
+#include "model/data/dataset.h"
 #include "model/nn/simclr_model.h"
 #include "model/optim/optimizer.h"
 #include "proto/simclr/v1/job.pb.h"
 
 namespace simclr::worker {
 
-// Where a job's classifier reads: finetune from spec.finetune.from_head_layer,
-// every other kind from the encoder output (layer 0). Pretraining trains its
+// Where a job's classifier reads: finetune (Trainable::kUpToHeadLayer) from
+// spec.finetune.from_head_layer, every other kind from the encoder output
+// (layer 0). Pretraining trains its
 // classifier on detached features only, to monitor representation quality
 // (as the official SimCLR code's linear evaluation while pretraining).
 int ClassifierLayer(const v1::JobSpec& spec);
@@ -26,18 +30,38 @@ model::ModelOptions ModelOptionsFor(const v1::ModelSpec& model, const v1::JobSpe
                                     int64_t in_channels, int64_t image_size,
                                     int64_t num_classes);
 
+// The parts of the network a job keeps fixed: they run in inference mode
+// (batch norm uses its running statistics) under no_grad, and the optimiser
+// never sees their parameters.
+enum class Frozen {
+  kNothing,
+  kEncoder,         // finetune with finetune.freeze_encoder: head and classifier train
+  kEncoderAndHead,  // linear_eval: only the classifier trains
+};
+
+// What `spec` (of `kind`) keeps fixed.
+Frozen FrozenParts(const JobKind& kind, const v1::JobSpec& spec);
+
+// The examples a job trains on, out of `split` (not owned; must outlive the
+// result), as its kind's Labels say (common/job_kinds.h): the labelled subset
+// (data.label_fraction or label_index_file; train.seed draws it), every image,
+// or every image with the labels of the labelled subset only (distillation;
+// no label at all when distill.label_weight is 0).
+absl::StatusOr<std::unique_ptr<model::Dataset>> TrainingExamples(const model::Dataset* split,
+                                                                 const JobKind& kind,
+                                                                 const v1::JobSpec& spec);
+
 // The parameters a job trains, split for LARS: [0] conv/linear weights
 // (adapted, decayed), [1] BN parameters and biases (excluded). Head layers
 // past `head_layers_used` are left out (they are never run: a classifier at
-// layer k runs the head up to k), and so are the encoder and head when
-// `classifier_only` (linear evaluation). The classifier's weight is adapted
+// layer k runs the head up to k), and so are the `frozen` parts. The classifier's weight is adapted
 // only when `adapt_classifier`: a classifier that is the job's objective
 // starts near zero, and a trust ratio proportional to its tiny norm would keep
 // it there (the official code excludes its supervised head likewise); the
 // monitoring probe of pretraining shares the encoder's large learning rate
 // and needs the trust ratio to stay stable.
 std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model,
-                                                   int head_layers_used, bool classifier_only,
+                                                   int head_layers_used, Frozen frozen,
                                                    bool adapt_classifier);
 
 // Stores every 4-D (convolution) weight in channels_last layout, which the

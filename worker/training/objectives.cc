@@ -15,6 +15,17 @@ double Accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {
   return logits.argmax(1).eq(labels).to(torch::kFloat64).mean().item<double>();
 }
 
+// Accuracy over the labelled images of the batch (labels >= 0); false when
+// it has none.
+bool LabelledAccuracy(const torch::Tensor& logits, const torch::Tensor& labels, double* accuracy) {
+  const torch::Tensor labelled = labels.ge(0);
+  const int64_t count = labelled.sum().item<int64_t>();
+  if (count == 0) return false;
+  *accuracy = logits.argmax(1).eq(labels).logical_and(labelled).sum().item<double>() /
+              static_cast<double>(count);
+  return true;
+}
+
 class PretrainObjective final : public Objective {
  public:
   PretrainObjective(model::SimclrModel model, double temperature, c10d::ProcessGroup* group)
@@ -58,26 +69,32 @@ class PretrainObjective final : public Objective {
 
 class ClassifierObjective final : public Objective {
  public:
-  ClassifierObjective(model::SimclrModel model, bool frozen_encoder)
-      : model_(std::move(model)), frozen_encoder_(frozen_encoder) {}
+  ClassifierObjective(model::SimclrModel model, Frozen frozen)
+      : model_(std::move(model)), frozen_(frozen) {}
 
   absl::StatusOr<ObjectiveOutput> Forward(const torch::Tensor& inputs,
                                           const torch::Tensor& labels) override {
     torch::Tensor logits;
-    if (frozen_encoder_) {
-      torch::Tensor representation;
+    if (frozen_ == Frozen::kNothing) {
+      logits = model_->Logits(inputs);
+    } else {
+      const int layer = model_->options().from_head_layer;
+      torch::Tensor features;
       {
-        // Linear evaluation: frozen features, batch norm in inference mode.
+        // Fixed features: batch norm in inference mode, no gradient.
         torch::NoGradGuard no_grad;
         model_->encoder()->eval();
+        features = model_->encoder()->forward(inputs);
+      }
+      torch::Tensor representation;
+      if (frozen_ == Frozen::kEncoderAndHead) {
+        torch::NoGradGuard no_grad;
         model_->head()->eval();
-        const int layer = model_->options().from_head_layer;
-        torch::Tensor features = model_->encoder()->forward(inputs);
+        representation = model_->head()->forward(features)[layer];
+      } else {
         representation = model_->head()->forward(features)[layer];
       }
       logits = model_->ClassifierLogits(representation);
-    } else {
-      logits = model_->Logits(inputs);
     }
     logits = logits.to(torch::kFloat32);
     ObjectiveOutput result;
@@ -88,7 +105,7 @@ class ClassifierObjective final : public Objective {
 
  private:
   model::SimclrModel model_;
-  const bool frozen_encoder_;
+  const Frozen frozen_;
 };
 
 class DistillObjective final : public Objective {
@@ -113,7 +130,11 @@ class DistillObjective final : public Objective {
                                                                  labels, options_));
     ObjectiveOutput result;
     result.loss = loss;
-    result.metrics["train_accuracy"] = Accuracy(student_logits, labels);
+    // Only the images whose labels the job may use.
+    double accuracy = 0;
+    if (options_.label_weight > 0 && LabelledAccuracy(student_logits, labels, &accuracy)) {
+      result.metrics["train_accuracy"] = accuracy;
+    }
     result.metrics["teacher_agreement"] =
         student_logits.argmax(1).eq(teacher_logits.argmax(1)).to(torch::kFloat64).mean().item<double>();
     return result;
@@ -132,8 +153,8 @@ std::unique_ptr<Objective> MakePretrainObjective(model::SimclrModel model, doubl
   return std::make_unique<PretrainObjective>(std::move(model), temperature, group);
 }
 
-std::unique_ptr<Objective> MakeClassifierObjective(model::SimclrModel model, bool frozen_encoder) {
-  return std::make_unique<ClassifierObjective>(std::move(model), frozen_encoder);
+std::unique_ptr<Objective> MakeClassifierObjective(model::SimclrModel model, Frozen frozen) {
+  return std::make_unique<ClassifierObjective>(std::move(model), frozen);
 }
 
 std::unique_ptr<Objective> MakeDistillObjective(model::SimclrModel student,

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "model/data/loader.h"
 #include "model/nn/simclr_model.h"
+#include "worker/training/model_setup.h"
 
 namespace c10d {
 class ProcessGroup;
@@ -44,12 +45,13 @@ std::unique_ptr<Objective> MakePretrainObjective(model::SimclrModel model, doubl
                                                  c10d::ProcessGroup* group);
 
 // Cross-entropy of the model's classifier: finetune, supervised and
-// linear_eval (where only the classifier trains and the encoder stays in
-// evaluation mode).
-std::unique_ptr<Objective> MakeClassifierObjective(model::SimclrModel model, bool frozen_encoder);
+// linear_eval. The `frozen` parts run in evaluation mode without gradients.
+std::unique_ptr<Objective> MakeClassifierObjective(model::SimclrModel model, Frozen frozen);
 
 // SimCLRv2 distillation: the teacher's softened predictions on the same
-// images train the student (optionally mixed with the labels).
+// images train the student, mixed with the cross-entropy on the labelled
+// images of the batch when label_weight > 0 (labels model::kUnlabelled mark
+// the others; model/loss/distill.h).
 std::unique_ptr<Objective> MakeDistillObjective(model::SimclrModel student,
                                                 model::SimclrModel teacher, double temperature,
                                                 double label_weight);

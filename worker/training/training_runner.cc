@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/data_roots.h"
+#include "common/job_kinds.h"
 #include "common/status_macros.h"
 #include "model/augment/simclr_augment.h"
 #include "model/checkpoint/checkpoint.h"
@@ -28,8 +29,6 @@
 namespace simclr::worker {
 namespace {
 
-bool IsKind(const v1::JobSpec& spec, const char* kind) { return spec.kind() == kind; }
-
 absl::StatusOr<std::unique_ptr<model::Optimizer>> MakeOptimizer(
     const v1::OptimizerSpec& spec, std::vector<model::ParamGroup> groups) {
   if (spec.name() == "sgd") {
@@ -44,20 +43,6 @@ absl::StatusOr<std::unique_ptr<model::Optimizer>> MakeOptimizer(
   options.weight_decay = spec.weight_decay();
   ASSIGN_OR_RETURN(auto lars, model::Lars::Create(std::move(groups), options));
   return std::unique_ptr<model::Optimizer>(std::move(lars));
-}
-
-// The labelled subset of `base` for the kinds that train on labels; every
-// example otherwise (pretrain, distill train on unlabelled images).
-model::SubsetOptions LabelledSubset(const v1::JobSpec& spec) {
-  model::SubsetOptions subset;
-  const bool labelled = IsKind(spec, "finetune") || IsKind(spec, "linear_eval") ||
-                        IsKind(spec, "supervised");
-  if (labelled) {
-    subset.fraction = spec.data().has_label_fraction() ? spec.data().label_fraction() : 0.0;
-    subset.index_file = spec.data().label_index_file();
-  }
-  subset.seed = static_cast<uint64_t>(spec.train().seed());
-  return subset;
 }
 
 // An allocation that failed (host memory: LibTorch's "can't allocate
@@ -76,6 +61,11 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
                                    const TrainingRunnerOptions& runner,
                                    TrainingObserver* observer, const Clock& clock) {
   const v1::JobSpec& spec = task.spec();
+  const JobKind* kind = FindJobKind(spec.kind());
+  if (kind == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kind: \"", spec.kind(), "\" is none of ", JobKindNames()));
+  }
   const torch::Device device(runner.device);
   const int rank = task.rank();
   const int world = std::max(1, task.world_size());
@@ -100,8 +90,8 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
   prefix.max_examples = spec.data().max_train_examples();
   ASSIGN_OR_RETURN(std::unique_ptr<model::SubsetDataset> split,
                    model::MakeSubset(train.get(), prefix));
-  ASSIGN_OR_RETURN(std::unique_ptr<model::SubsetDataset> examples,
-                   model::MakeSubset(split.get(), LabelledSubset(spec)));
+  ASSIGN_OR_RETURN(std::unique_ptr<model::Dataset> examples,
+                   TrainingExamples(split.get(), *kind, spec));
   const int64_t image_size = spec.model().image_size() > 0 ? spec.model().image_size()
                                                            : train->height();
   const int64_t global_batch = spec.train().batch_size();
@@ -123,14 +113,14 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
   ASSIGN_OR_RETURN(model::SimclrModel net,
                    model::MakeSimclrModel(ModelOptionsFor(spec.model(), spec, train->channels(),
                                                           image_size, train->num_classes())));
-  if (IsKind(spec, "finetune") || IsKind(spec, "linear_eval")) {
+  if (kind->dependency == Dependency::kParent) {
     if (task.parent_checkpoint().empty()) {
       return absl::FailedPreconditionError("the parent job left no checkpoint to start from");
     }
     RETURN_IF_ERROR(LoadEncoderAndHead(task.parent_checkpoint(), *net));
   }
   model::SimclrModel teacher{nullptr};
-  if (IsKind(spec, "distill")) {
+  if (kind->dependency == Dependency::kTeacher) {
     if (task.teacher_checkpoint().empty()) {
       return absl::FailedPreconditionError("the teacher job left no checkpoint");
     }
@@ -161,11 +151,15 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
   }
 
   // Optimizer and schedule over the parameters this kind trains.
-  const bool linear_eval = IsKind(spec, "linear_eval");
-  const int head_layers_used = IsKind(spec, "pretrain") ? spec.model().proj_head_layers()
-                                                        : ClassifierLayer(spec);
-  std::vector<model::ParamGroup> groups = TrainableParameters(
-      *net, head_layers_used, linear_eval, /*adapt_classifier=*/IsKind(spec, "pretrain"));
+  // Contrastive training runs the whole head (its output is the embedding);
+  // the others run it up to their classifier's layer. A contrastive job's
+  // classifier is a monitoring probe sharing the encoder's large rate, which
+  // LARS's trust ratio keeps stable (model_setup.h).
+  const bool contrastive = kind->objective == ObjectiveKind::kContrastive;
+  const Frozen frozen = FrozenParts(*kind, spec);
+  const int head_layers_used = contrastive ? spec.model().proj_head_layers() : ClassifierLayer(spec);
+  std::vector<model::ParamGroup> groups =
+      TrainableParameters(*net, head_layers_used, frozen, /*adapt_classifier=*/contrastive);
   std::vector<torch::Tensor> trained;
   for (const model::ParamGroup& g : groups) {
     trained.insert(trained.end(), g.params.begin(), g.params.end());
@@ -212,12 +206,15 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
 
   // Input pipeline: this rank's shard, augmented on background threads.
   model::AugmentOptions augment;
-  augment.mode = IsKind(spec, "pretrain") ? model::AugmentMode::kPretrain
-                                          : model::AugmentMode::kFinetune;
+  augment.mode = kind->contrastive_views ? model::AugmentMode::kPretrain
+                                         : model::AugmentMode::kFinetune;
   augment.seed = static_cast<uint64_t>(spec.train().seed());
   augment.output_height = image_size;
   augment.output_width = image_size;
   augment.jitter_strength = spec.train().color_jitter_strength();
+  // The official code blurs ImageNet, not CIFAR-10 (job.proto).
+  const bool blur = spec.train().has_blur() ? spec.train().blur() : image_size > 32;
+  if (!blur) augment.blur_probability = 0.0;
   ASSIGN_OR_RETURN(std::unique_ptr<model::SimclrAugmenter> augmenter,
                    model::SimclrAugmenter::Create(augment));
   model::LoaderOptions loader_options;
@@ -233,17 +230,21 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
       std::unique_ptr<model::BatchLoader> loader,
       model::BatchLoader::Create(
           examples.get(),
-          model::MakeAugmentTransform(std::move(augmenter), IsKind(spec, "pretrain") ? 2 : 1),
+          model::MakeAugmentTransform(std::move(augmenter), kind->contrastive_views ? 2 : 1),
           loader_options));
 
   std::unique_ptr<Objective> objective;
-  if (IsKind(spec, "pretrain")) {
-    objective = MakePretrainObjective(net, spec.train().temperature(), group.get());
-  } else if (IsKind(spec, "distill")) {
-    objective = MakeDistillObjective(net, teacher, spec.distill().temperature(),
-                                     spec.distill().label_weight());
-  } else {
-    objective = MakeClassifierObjective(net, linear_eval);
+  switch (kind->objective) {
+    case ObjectiveKind::kContrastive:
+      objective = MakePretrainObjective(net, spec.train().temperature(), group.get());
+      break;
+    case ObjectiveKind::kDistillation:
+      objective = MakeDistillObjective(net, teacher, spec.distill().temperature(),
+                                       spec.distill().label_weight());
+      break;
+    case ObjectiveKind::kClassifier:
+      objective = MakeClassifierObjective(net, frozen);
+      break;
   }
 
   // NOTE [attempt fencing]: this attempt writes only under its own

@@ -1,8 +1,13 @@
 """Float64 distillation-loss reference with PyTorch's own loss functions.
 
 usage: distill_reference.py DIR TEMPERATURE LABEL_WEIGHT
-reads DIR/student, DIR/teacher, DIR/labels (class indices stored as float64);
-writes DIR/loss and DIR/grad_student.
+reads DIR/student, DIR/teacher, DIR/labels (class indices stored as float64;
+-1 marks an unlabelled image); writes DIR/loss and DIR/grad_student.
+
+The soft-target term is scaled by tau^2, as in SimCLRv2's distillation code
+(and Hinton et al. 2015), so its gradients keep their size across
+temperatures; the label term is the cross-entropy over the labelled images
+only (the paper's Eq. 3), 0 when the batch has none.
 """
 import os
 import sys
@@ -22,9 +27,13 @@ def main():
     # Soft-target cross-entropy: KL(p_T || p_S) + H(p_T), H independent of s.
     p_t = F.softmax(teacher / tau, dim=1)
     log_p_s = F.log_softmax(student / tau, dim=1)
-    distill = F.kl_div(log_p_s, p_t, reduction="batchmean") - \
-        (p_t * p_t.log()).sum(1).mean()
-    loss = (1 - w) * distill + w * F.cross_entropy(student, labels)
+    distill = (F.kl_div(log_p_s, p_t, reduction="batchmean") -
+               (p_t * p_t.log()).sum(1).mean()) * tau * tau
+    if (labels >= 0).any():
+        ce = F.cross_entropy(student, labels, ignore_index=-1)
+    else:
+        ce = student.sum() * 0.0
+    loss = (1 - w) * distill + w * ce
     loss.backward()
     write_tensor(os.path.join(out_dir, "loss"), loss)
     write_tensor(os.path.join(out_dir, "grad_student"), student.grad)
