@@ -16,7 +16,8 @@ import sys
 import tempfile
 import time
 import unittest
-import xml.etree.ElementTree as ET
+
+import junit_runner
 
 RUNFILES = os.environ.get("TEST_SRCDIR", "")
 WORKSPACE = os.environ.get("TEST_WORKSPACE", "simclr")
@@ -281,26 +282,4 @@ class ClusterTestCase(unittest.TestCase):
 
 def main():
     """Runs the caller's unittest cases; writes JUnit XML for Bazel when asked."""
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules["__main__"])
-    tests = list(_tests(suite))  # running the suite drops its references
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
-    xml_path = os.environ.get("XML_OUTPUT_FILE")
-    if xml_path:
-        root = ET.Element("testsuites", name="AllTests")
-        suite_el = ET.SubElement(root, "testsuite", name="python")
-        failed = {t.id(): tb for t, tb in result.failures + result.errors}
-        for test in tests:
-            case = ET.SubElement(suite_el, "testcase", name=test.id().split(".")[-1],
-                                 classname=type(test).__name__, status="run")
-            if test.id() in failed:
-                ET.SubElement(case, "failure", message="failed").text = failed[test.id()]
-        ET.ElementTree(root).write(xml_path)
-    sys.exit(0 if result.wasSuccessful() else 1)
-
-
-def _tests(suite):
-    for t in suite:
-        if isinstance(t, unittest.TestSuite):
-            yield from _tests(t)
-        else:
-            yield t
+    sys.exit(0 if junit_runner.run(sys.modules["__main__"], "python") else 1)

@@ -24,11 +24,12 @@ import shutil
 import sys
 import tempfile
 import unittest
-import xml.etree.ElementTree as ET
 
 import yaml
 
 import api_schema
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import junit_runner  # noqa: E402  (tests/junit_runner.py)
 import rendered
 from binaries import Binaries
 from rendered import find, one, pod, pods, port_of, container_port, selects
@@ -644,38 +645,7 @@ def main(argv):
     IMAGES.update(read_images(ARGS.images))
     ARGS.dashboards = sorted(p for d in ARGS.dashboards for p in (
         glob.glob(os.path.join(d, "*.json")) if os.path.isdir(d) else [d]))
-    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
-    tests = list(_tests(suite))
-    result = unittest.TextTestRunner(verbosity=2).run(suite)
-    write_junit(tests, result)
-    return 0 if result.wasSuccessful() else 1
-
-
-def write_junit(tests, result):
-    """JUnit XML for Bazel (scripts/count_tests.py counts the cases of an
-    "AllTests" report), as tests/cluster.py writes it."""
-    path = os.environ.get("XML_OUTPUT_FILE")
-    if not path:
-        return
-    root = ET.Element("testsuites", name="AllTests")
-    suite = ET.SubElement(root, "testsuite", name="k8s_manifests")
-    failed = {t.id(): tb for t, tb in result.failures + result.errors}
-    skipped = {t.id() for t, _ in result.skipped}
-    for test in tests:
-        case = ET.SubElement(suite, "testcase", name=test.id().split(".")[-1],
-                             classname=type(test).__name__,
-                             status="notrun" if test.id() in skipped else "run")
-        if test.id() in failed:
-            ET.SubElement(case, "failure", message="failed").text = failed[test.id()]
-    ET.ElementTree(root).write(path)
-
-
-def _tests(suite):
-    for t in suite:
-        if isinstance(t, unittest.TestSuite):
-            yield from _tests(t)
-        else:
-            yield t
+    return 0 if junit_runner.run(sys.modules[__name__], "k8s_manifests") else 1
 
 
 if __name__ == "__main__":
