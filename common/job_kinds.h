@@ -45,6 +45,20 @@ enum class Trainable {
   kClassifierOnly,  // the linear classifier on a frozen encoder
 };
 
+// The paper's optimisation recipes, by kind: pretraining (LARS, lr 0.3 x
+// batch/256, weight decay 1e-6, 10 warmup epochs, 100 epochs), fine-tuning
+// (LARS, lr 0.005 x sqrt(batch), no weight decay or warmup, 30 epochs), and
+// linear evaluation as the official code runs it (SGD with Nesterov momentum,
+// lr 0.1 x batch/256, no weight decay, 90 epochs).
+struct OptimizerDefaults {
+  const char* name;        // lars | sgd
+  const char* lr_scaling;  // linear | sqrt
+  double base_lr;
+  double weight_decay;
+  double warmup_epochs;
+  double epochs;
+};
+
 struct JobKind {
   const char* name;  // JobSpec.kind
   Dependency dependency;
@@ -60,10 +74,8 @@ struct JobKind {
   bool can_be_parent;
   // Its network has a trained classifier a student can learn from.
   bool can_teach;
-  // The paper's fine-tuning defaults (LARS lr 0.005 x sqrt(batch), no weight
-  // decay, no warmup, 30 epochs) rather than pretraining's (0.3 x batch/256,
-  // weight decay 1e-6, 10 warmup epochs, 100 epochs).
-  bool tuning_defaults;
+  // What an unset optimizer and train field defaults to.
+  OptimizerDefaults defaults;
 
   // "parent" or "teacher": the spec field naming the dependency ("" for none).
   const char* dependency_field() const;

@@ -45,6 +45,10 @@ TEST(JobKindsTest, ThePipelinesRulesHold) {
   EXPECT_EQ(distill.objective, ObjectiveKind::kDistillation);
 
   EXPECT_EQ(linear_eval.trainable, Trainable::kClassifierOnly);
+  EXPECT_STREQ(linear_eval.defaults.name, "sgd");
+  EXPECT_EQ(linear_eval.defaults.epochs, 90);
+  EXPECT_STREQ(finetune.defaults.lr_scaling, "sqrt");
+  EXPECT_EQ(pretrain.defaults.base_lr, 0.3);
   EXPECT_FALSE(linear_eval.can_be_parent);
 
   EXPECT_EQ(supervised.dependency, Dependency::kNone);

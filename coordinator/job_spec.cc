@@ -175,6 +175,10 @@ absl::Status CheckOptimizer(const v1::OptimizerSpec& o) {
   if (o.has_warmup_epochs()) {
     RETURN_IF_ERROR(CheckRange("optimizer.warmup_epochs", o.warmup_epochs(), 0.0, 1e6));
   }
+  if (o.has_nesterov() && o.nesterov() && o.name() != "sgd") {
+    return Invalid("optimizer.nesterov", "true",
+                   "no value unless optimizer.name is sgd (LARS uses plain momentum)");
+  }
   return absl::OkStatus();
 }
 
@@ -332,6 +336,14 @@ absl::Status CheckJobSpec(const v1::JobSpec& spec, const SpecLimits& limits) {
   RETURN_IF_ERROR(CheckTrain(spec.train(), world_size));
   RETURN_IF_ERROR(CheckCount("finetune.from_head_layer", spec.finetune().from_head_layer(), 4,
                              "encoder output"));
+  if (spec.finetune().from_block() < 0 || spec.finetune().from_block() > 4) {
+    return Invalid("finetune.from_block", absl::StrCat(spec.finetune().from_block()),
+                   "an integer in [0, 4]: 0 trains the whole encoder, k its stages k..4");
+  }
+  if (spec.finetune().from_block() > 0 && spec.finetune().freeze_encoder()) {
+    return Invalid("finetune.from_block", absl::StrCat(spec.finetune().from_block()),
+                   "0 with freeze_encoder, which keeps the whole encoder fixed");
+  }
   if (spec.has_distill()) {
     if (spec.distill().temperature() != 0) {
       RETURN_IF_ERROR(CheckPositiveUpTo("distill.temperature", spec.distill().temperature(), 100));
@@ -375,23 +387,23 @@ void ApplyDefaults(const v1::JobSpec* inherited, v1::JobSpec& spec) {
   }
   if (data.loader_threads() == 0) data.set_loader_threads(2);
 
-  // Optimiser defaults follow the paper: LARS everywhere; pretraining
-  // lr 0.3 x batch/256 with weight decay 1e-6 and 10 warmup epochs; fine-tuning
-  // lr 0.005 x sqrt(batch) with no weight decay and no warmup.
+  // Optimiser defaults: the kind's recipe (common/job_kinds.h).
   v1::OptimizerSpec& opt = *spec.mutable_optimizer();
-  const bool tuning = kind.tuning_defaults;
-  if (opt.name().empty()) opt.set_name("lars");
-  if (opt.lr_scaling().empty()) opt.set_lr_scaling(tuning ? "sqrt" : "linear");
-  if (opt.base_lr() == 0) opt.set_base_lr(tuning ? 0.005 : 0.3);
-  if (!opt.has_weight_decay()) opt.set_weight_decay(tuning ? 0.0 : 1e-6);
+  const OptimizerDefaults& recipe = kind.defaults;
+  if (opt.name().empty()) opt.set_name(recipe.name);
+  if (opt.lr_scaling().empty()) opt.set_lr_scaling(recipe.lr_scaling);
+  if (opt.base_lr() == 0) opt.set_base_lr(recipe.base_lr);
+  if (!opt.has_weight_decay()) opt.set_weight_decay(recipe.weight_decay);
   if (!opt.has_momentum()) opt.set_momentum(0.9);
-  if (!opt.has_warmup_epochs()) opt.set_warmup_epochs(tuning ? 0.0 : 10.0);
+  if (!opt.has_warmup_epochs()) opt.set_warmup_epochs(recipe.warmup_epochs);
+  // The official "momentum" optimizer is Nesterov's; LARS uses plain momentum.
+  if (!opt.has_nesterov() && opt.name() == "sgd") opt.set_nesterov(true);
 
   v1::TrainSpec& train = *spec.mutable_train();
   if (train.batch_size() == 0) {
     train.set_batch_size(spec.world_size() * std::max(1, 256 / spec.world_size()));
   }
-  if (train.epochs() == 0) train.set_epochs(tuning ? 30 : 100);
+  if (train.epochs() == 0) train.set_epochs(recipe.epochs);
   if (train.temperature() == 0) train.set_temperature(0.1);
   if (train.precision().empty()) train.set_precision("fp32");
   if (!train.has_color_jitter_strength()) train.set_color_jitter_strength(1.0);

@@ -188,6 +188,42 @@ TEST(JobSpecTest, DistillationsLabelLossNeedsTheLabelledSubset) {
   EXPECT_DOUBLE_EQ(with_subset.data().label_fraction(), 0.1);
 }
 
+// Reported: linear evaluation used plain momentum where the official
+// optimizer is Nesterov's, for 1-3 epochs.
+TEST(JobSpecTest, LinearEvaluationDefaultsToTheOfficialProtocol) {
+  v1::JobSpec pretrain = Pretrain();
+  ApplyDefaults(nullptr, pretrain);
+  v1::JobSpec linear;
+  linear.set_name("fmnist-linear");
+  linear.set_kind("linear_eval");
+  linear.set_parent("fmnist-pretrain");
+  ASSERT_TRUE(CheckJobSpec(linear).ok());
+  ApplyDefaults(&pretrain, linear);
+  EXPECT_EQ(linear.optimizer().name(), "sgd");
+  EXPECT_TRUE(linear.optimizer().nesterov());
+  EXPECT_EQ(linear.optimizer().lr_scaling(), "linear");
+  EXPECT_DOUBLE_EQ(linear.optimizer().base_lr(), 0.1);
+  EXPECT_DOUBLE_EQ(linear.optimizer().weight_decay(), 0.0);
+  EXPECT_DOUBLE_EQ(linear.train().epochs(), 90);
+  // LARS keeps plain momentum; asking otherwise is refused.
+  v1::JobSpec lars = Pretrain();
+  lars.mutable_optimizer()->set_name("lars");
+  lars.mutable_optimizer()->set_nesterov(true);
+  ExpectInvalid(lars, "optimizer.nesterov", "no value unless optimizer.name is sgd");
+  EXPECT_FALSE(pretrain.optimizer().has_nesterov());
+}
+
+TEST(JobSpecTest, PartialFineTuningNamesAStage) {
+  v1::JobSpec spec = Finetune();
+  spec.mutable_finetune()->set_from_block(3);
+  EXPECT_TRUE(CheckJobSpec(spec).ok());
+  spec.mutable_finetune()->set_from_block(5);
+  ExpectInvalid(spec, "finetune.from_block", "an integer in [0, 4]");
+  spec.mutable_finetune()->set_from_block(2);
+  spec.mutable_finetune()->set_freeze_encoder(true);
+  ExpectInvalid(spec, "finetune.from_block", "0 with freeze_encoder");
+}
+
 TEST(JobSpecTest, BlurIsAPretrainingOption) {
   v1::JobSpec pretrain = Pretrain();
   pretrain.mutable_train()->set_blur(false);

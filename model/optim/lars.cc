@@ -48,7 +48,7 @@ absl::StatusOr<std::unique_ptr<MomentumSgd>> MomentumSgd::Create(
     std::vector<ParamGroup> groups, const MomentumSgdOptions& options) {
   RETURN_IF_ERROR(CheckNonNegative("weight_decay", options.weight_decay));
   std::unique_ptr<MomentumSgd> sgd(new MomentumSgd(options));
-  RETURN_IF_ERROR(sgd->Init(std::move(groups), options.momentum));
+  RETURN_IF_ERROR(sgd->Init(std::move(groups), options.momentum, options.nesterov));
   return sgd;
 }
 

@@ -55,10 +55,14 @@ class Lars final : public MomentumBufferOptimizer {
 struct MomentumSgdOptions {
   double momentum = 0.9;
   double weight_decay = 0.0;  // fine-tuning uses none
+  // Nesterov momentum (optimizer.h), as the official code's "momentum"
+  // optimizer (its linear evaluation's) uses.
+  bool nesterov = false;
 };
 
 // The LARS rule with trust fixed at 1: v <- momentum * v + lr * (g + wd * w)
-// (weight decay skipped for excluded groups); w <- w - v. Not thread-safe.
+// (weight decay skipped for excluded groups); w <- w - v, or the Nesterov
+// step. Not thread-safe.
 class MomentumSgd final : public MomentumBufferOptimizer {
  public:
   // InvalidArgument for momentum outside [0, 1), negative weight_decay, or a

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <torch/nn/module.h>
+#include <torch/optim/sgd.h>
 #include <torch/types.h>
 
 #include "absl/status/status.h"
@@ -243,6 +244,45 @@ TEST(MomentumSgdTest, TwoStepsMatchHandComputedRule) {
   }
   ExpectNear(Values(weight), w);
   ExpectNear(Values(bias), b);
+}
+
+// At a constant rate the Nesterov step is LibTorch's own SGD(nesterov=true):
+// v_ours = lr * buf_torch.
+TEST(MomentumSgdTest, NesterovMatchesLibTorchsSgdAtAConstantRate) {
+  torch::manual_seed(4);
+  const torch::Tensor start = torch::randn({3, 4}, torch::kFloat64);
+  torch::Tensor ours = start.clone().requires_grad_(true);
+  torch::Tensor theirs = start.clone().requires_grad_(true);
+  std::vector<ParamGroup> groups(1);
+  groups[0].params = {ours};
+  MomentumSgdOptions options;
+  options.momentum = 0.9;
+  options.weight_decay = 0.01;
+  options.nesterov = true;
+  auto sgd = MomentumSgd::Create(groups, options);
+  ASSERT_TRUE(sgd.ok()) << sgd.status();
+  torch::optim::SGD reference(
+      {theirs}, torch::optim::SGDOptions(0.1).momentum(0.9).nesterov(true).weight_decay(0.01));
+  for (int step = 0; step < 5; ++step) {
+    const torch::Tensor grad = torch::randn({3, 4}, torch::kFloat64);
+    ours.mutable_grad() = grad.clone();
+    theirs.mutable_grad() = grad.clone();
+    ASSERT_TRUE((*sgd)->Step(0.1).ok());
+    reference.step();
+    EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-12) << "step " << step;
+  }
+  // And it is not plain momentum: the trajectories part.
+  torch::Tensor plain = start.clone().requires_grad_(true);
+  std::vector<ParamGroup> plain_groups(1);
+  plain_groups[0].params = {plain};
+  auto momentum = MomentumSgd::Create(plain_groups, {0.9, 0.01});
+  torch::manual_seed(4);
+  torch::randn({3, 4}, torch::kFloat64);
+  for (int step = 0; step < 5; ++step) {
+    plain.mutable_grad() = torch::randn({3, 4}, torch::kFloat64);
+    ASSERT_TRUE((*momentum)->Step(0.1).ok());
+  }
+  EXPECT_GT((plain - ours).abs().max().item<double>(), 1e-3);
 }
 
 struct TinyNorm : torch::nn::Module {

@@ -20,12 +20,13 @@ std::string ShapeString(const torch::Tensor& t) {
 }  // namespace
 
 absl::Status MomentumBufferOptimizer::Init(std::vector<ParamGroup> groups,
-                                           double momentum) {
+                                           double momentum, bool nesterov) {
   if (!std::isfinite(momentum) || momentum < 0.0 || momentum >= 1.0) {
     return absl::InvalidArgumentError(
         absl::StrCat("momentum is ", momentum, "; expected a value in [0, 1)"));
   }
   momentum_ = momentum;
+  nesterov_ = nesterov;
   std::set<std::string> seen;
   for (size_t g = 0; g < groups.size(); ++g) {
     ParamGroup& group = groups[g];
@@ -71,7 +72,11 @@ absl::Status MomentumBufferOptimizer::Step(double learning_rate) {
     try {
       torch::Tensor update = ScaledUpdate(slot, grad, learning_rate);
       slot.momentum.mul_(momentum_).add_(update);
-      slot.param.sub_(slot.momentum);
+      if (nesterov_) {
+        slot.param.sub_(update).sub_(slot.momentum, momentum_);
+      } else {
+        slot.param.sub_(slot.momentum);
+      }
     } catch (const std::exception& e) {
       return absl::InternalError(absl::StrCat(
           "optimizer step failed on parameter \"", slot.name, "\": ", e.what()));

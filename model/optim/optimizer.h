@@ -54,7 +54,9 @@ class Optimizer {
 
 // Base of optimizers with one momentum buffer per parameter:
 //   v <- momentum * v + lr * update(w, g);  w <- w - v
-// where subclasses supply update(). Buffers start at zero and live on the
+// or, with Nesterov momentum, w <- w - (momentum * v + lr * update(w, g))
+// (TensorFlow's use_nesterov with the rate inside the buffer; at a constant
+// rate, PyTorch's SGD(nesterov=True)), where subclasses supply update(). Buffers start at zero and live on the
 // parameter's device with its dtype. Not thread-safe.
 class MomentumBufferOptimizer : public Optimizer {
  public:
@@ -77,7 +79,7 @@ class MomentumBufferOptimizer : public Optimizer {
 
   // Validates groups (defined floating-point tensors, unique names) and
   // creates the buffers. InvalidArgument on a bad group.
-  absl::Status Init(std::vector<ParamGroup> groups, double momentum);
+  absl::Status Init(std::vector<ParamGroup> groups, double momentum, bool nesterov = false);
 
   // The scaled step direction of one parameter, lr * update(w, g), computed
   // under NoGradGuard. `grad` is defined.
@@ -88,6 +90,7 @@ class MomentumBufferOptimizer : public Optimizer {
   std::vector<ParamGroup> groups_;
   std::vector<Slot> slots_;
   double momentum_ = 0.0;
+  bool nesterov_ = false;
 };
 
 }  // namespace simclr::model

@@ -34,11 +34,26 @@ int ClassifierLayer(const v1::JobSpec& spec) {
 }
 
 Frozen FrozenParts(const JobKind& kind, const v1::JobSpec& spec) {
-  if (kind.trainable == Trainable::kClassifierOnly) return Frozen::kEncoderAndHead;
-  if (kind.trainable == Trainable::kUpToHeadLayer && spec.finetune().freeze_encoder()) {
-    return Frozen::kEncoder;
+  Frozen frozen;
+  if (kind.trainable == Trainable::kClassifierOnly) {
+    frozen.encoder_blocks = Frozen::kWholeEncoder;
+    frozen.head = true;
+  } else if (kind.trainable == Trainable::kUpToHeadLayer) {
+    frozen.encoder_blocks =
+        spec.finetune().freeze_encoder() ? Frozen::kWholeEncoder : spec.finetune().from_block();
   }
-  return Frozen::kNothing;
+  return frozen;
+}
+
+bool InFrozenEncoderBlock(const std::string& name, const Frozen& frozen) {
+  if (frozen.encoder_blocks == Frozen::kWholeEncoder) return name.rfind("resnet.", 0) == 0;
+  // Encoder blocks are "resnet.net.<block>" (model/nn/resnet.h).
+  constexpr char kPrefix[] = "resnet.net.";
+  if (name.rfind(kPrefix, 0) != 0) return false;
+  int block = 0;
+  const std::string rest = name.substr(sizeof(kPrefix) - 1);
+  return absl::SimpleAtoi(rest.substr(0, rest.find('.')), &block) &&
+         block < frozen.encoder_blocks;
 }
 
 absl::StatusOr<std::unique_ptr<model::Dataset>> TrainingExamples(const model::Dataset* split,
@@ -95,9 +110,8 @@ std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model
   for (const auto& item : model.named_parameters(/*recurse=*/true)) {
     const std::string& name = item.key();
     const bool in_classifier = name.rfind("fc.", 0) == 0;
-    const bool in_encoder = name.rfind("resnet.", 0) == 0;
-    if (frozen == Frozen::kEncoderAndHead && !in_classifier) continue;
-    if (frozen == Frozen::kEncoder && in_encoder) continue;
+    if (frozen.head && name.rfind("head.", 0) == 0) continue;
+    if (InFrozenEncoderBlock(name, frozen)) continue;
     if (HeadLayerOf(name) > head_layers_used) continue;
     const bool adapted = item.value().dim() >= 2 && (!in_classifier || adapt_classifier);
     model::ParamGroup& group = adapted ? weights : excluded;

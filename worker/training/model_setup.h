@@ -31,16 +31,25 @@ model::ModelOptions ModelOptionsFor(const v1::ModelSpec& model, const v1::JobSpe
                                     int64_t num_classes);
 
 // The parts of the network a job keeps fixed: they run in inference mode
-// (batch norm uses its running statistics) under no_grad, and the optimiser
-// never sees their parameters.
-enum class Frozen {
-  kNothing,
-  kEncoder,         // finetune with finetune.freeze_encoder: head and classifier train
-  kEncoderAndHead,  // linear_eval: only the classifier trains
+// (batch norm uses its running statistics) and the optimiser never sees their
+// parameters. The encoder is the stem (block 0) then the four ResNet stages
+// (blocks 1-4).
+struct Frozen {
+  static constexpr int kWholeEncoder = 5;
+  // The encoder's first `encoder_blocks` blocks: 0 none (the default), k in
+  // 1..4 partial fine-tuning from stage k (finetune.from_block),
+  // kWholeEncoder all of it (finetune.freeze_encoder, linear_eval), which
+  // then also runs without gradients.
+  int encoder_blocks = 0;
+  bool head = false;  // the projection head too (linear_eval)
 };
 
 // What `spec` (of `kind`) keeps fixed.
 Frozen FrozenParts(const JobKind& kind, const v1::JobSpec& spec);
+
+// True for a parameter or module of a frozen encoder block, by its name in
+// the SimclrModel ("resnet.net.2.…").
+bool InFrozenEncoderBlock(const std::string& name, const Frozen& frozen);
 
 // The examples a job trains on, out of `split` (not owned; must outlive the
 // result), as its kind's Labels say (common/job_kinds.h): the labelled subset

@@ -1,5 +1,7 @@
 #include "worker/training/model_setup.h"
 
+#include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -10,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "model/data/dataset.h"
 #include "model/data/subset.h"
+#include "worker/training/objectives.h"
 
 namespace simclr::worker {
 namespace {
@@ -99,7 +102,8 @@ TEST(TrainingExamplesTest, PretrainingTrainsOnEveryImage) {
   EXPECT_EQ((*examples)->size(), 1000);
 }
 
-std::set<std::string> TrainedNames(model::SimclrModelImpl& net, int head_layers, Frozen frozen) {
+std::set<std::string> TrainedNames(model::SimclrModelImpl& net, int head_layers,
+                                   const Frozen& frozen) {
   std::set<std::string> names;
   for (const model::ParamGroup& group : TrainableParameters(net, head_layers, frozen, false)) {
     names.insert(group.names.begin(), group.names.end());
@@ -107,42 +111,104 @@ std::set<std::string> TrainedNames(model::SimclrModelImpl& net, int head_layers,
   return names;
 }
 
+int CountWithPrefix(const std::set<std::string>& names, const std::string& prefix) {
+  int n = 0;
+  for (const std::string& name : names) n += name.rfind(prefix, 0) == 0;
+  return n;
+}
+
+class FrozenPartsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model::ModelOptions options;
+    options.resnet.depth = 18;
+    options.resnet.width_multiplier = 0.0625;
+    options.resnet.in_channels = 1;
+    options.resnet.image_size = 28;
+    options.proj_head_layers = 2;
+    options.num_classes = 10;
+    options.from_head_layer = 1;
+    auto net = model::MakeSimclrModel(options);
+    ASSERT_TRUE(net.ok()) << net.status();
+    net_ = *net;
+  }
+  model::SimclrModel net_{nullptr};
+};
+
 // Reported: finetune.freeze_encoder was accepted and never read.
-TEST(FrozenPartsTest, FreezeEncoderKeepsTheEncoderOutOfTheOptimiser) {
+TEST_F(FrozenPartsTest, FreezeEncoderKeepsTheEncoderOutOfTheOptimiser) {
   v1::JobSpec finetune = Spec("finetune");
-  EXPECT_EQ(FrozenParts(*FindJobKind("finetune"), finetune), Frozen::kNothing);
+  EXPECT_EQ(FrozenParts(*FindJobKind("finetune"), finetune).encoder_blocks, 0);
   finetune.mutable_finetune()->set_freeze_encoder(true);
-  EXPECT_EQ(FrozenParts(*FindJobKind("finetune"), finetune), Frozen::kEncoder);
-  EXPECT_EQ(FrozenParts(*FindJobKind("linear_eval"), Spec("linear_eval")),
-            Frozen::kEncoderAndHead);
+  const Frozen encoder = FrozenParts(*FindJobKind("finetune"), finetune);
+  EXPECT_EQ(encoder.encoder_blocks, Frozen::kWholeEncoder);
+  EXPECT_FALSE(encoder.head);
+  const Frozen linear = FrozenParts(*FindJobKind("linear_eval"), Spec("linear_eval"));
+  EXPECT_EQ(linear.encoder_blocks, Frozen::kWholeEncoder);
+  EXPECT_TRUE(linear.head);
 
-  model::ModelOptions options;
-  options.resnet.depth = 18;
-  options.resnet.width_multiplier = 0.0625;
-  options.resnet.in_channels = 1;
-  options.resnet.image_size = 28;
-  options.proj_head_layers = 2;
-  options.num_classes = 10;
-  options.from_head_layer = 1;
-  auto net = model::MakeSimclrModel(options);
-  ASSERT_TRUE(net.ok()) << net.status();
-
-  auto in = [](const std::set<std::string>& names, const char* prefix) {
-    int n = 0;
-    for (const std::string& name : names) n += name.rfind(prefix, 0) == 0;
-    return n;
-  };
-  const std::set<std::string> everything = TrainedNames(**net, 1, Frozen::kNothing);
-  const std::set<std::string> head_and_classifier = TrainedNames(**net, 1, Frozen::kEncoder);
-  const std::set<std::string> classifier = TrainedNames(**net, 1, Frozen::kEncoderAndHead);
-  EXPECT_GT(in(everything, "resnet."), 0);
-  EXPECT_EQ(in(head_and_classifier, "resnet."), 0);
-  EXPECT_GT(in(head_and_classifier, "head."), 0);
-  EXPECT_GT(in(head_and_classifier, "fc."), 0);
-  EXPECT_EQ(in(classifier, "resnet.") + in(classifier, "head."), 0);
-  EXPECT_GT(in(classifier, "fc."), 0);
+  const std::set<std::string> everything = TrainedNames(*net_, 1, Frozen());
+  const std::set<std::string> head_and_classifier = TrainedNames(*net_, 1, encoder);
+  const std::set<std::string> classifier = TrainedNames(*net_, 1, linear);
+  EXPECT_GT(CountWithPrefix(everything, "resnet."), 0);
+  EXPECT_EQ(CountWithPrefix(head_and_classifier, "resnet."), 0);
+  EXPECT_GT(CountWithPrefix(head_and_classifier, "head."), 0);
+  EXPECT_GT(CountWithPrefix(head_and_classifier, "fc."), 0);
+  EXPECT_EQ(CountWithPrefix(classifier, "resnet.") + CountWithPrefix(classifier, "head."), 0);
+  EXPECT_GT(CountWithPrefix(classifier, "fc."), 0);
   // Nothing but the encoder is left out by freezing it.
-  EXPECT_EQ(everything.size() - in(everything, "resnet."), head_and_classifier.size());
+  EXPECT_EQ(everything.size() - CountWithPrefix(everything, "resnet."),
+            head_and_classifier.size());
+}
+
+// Partial fine-tuning from stage k: the stem and stages before k are fixed.
+TEST_F(FrozenPartsTest, FromBlockFreezesTheStemAndTheStagesBeforeIt) {
+  v1::JobSpec finetune = Spec("finetune");
+  finetune.mutable_finetune()->set_from_block(3);
+  const Frozen frozen = FrozenParts(*FindJobKind("finetune"), finetune);
+  EXPECT_EQ(frozen.encoder_blocks, 3);
+  const std::set<std::string> trained = TrainedNames(*net_, 1, frozen);
+  for (const char* fixed : {"resnet.net.0.", "resnet.net.1.", "resnet.net.2."}) {
+    EXPECT_EQ(CountWithPrefix(trained, fixed), 0) << fixed;
+  }
+  for (const char* kept : {"resnet.net.3.", "resnet.net.4.", "head.", "fc."}) {
+    EXPECT_GT(CountWithPrefix(trained, kept), 0) << kept;
+  }
+  EXPECT_TRUE(InFrozenEncoderBlock("resnet.net.2", frozen));
+  EXPECT_FALSE(InFrozenEncoderBlock("resnet.net.3", frozen));
+  EXPECT_FALSE(InFrozenEncoderBlock("head.layers.0.weight", frozen));
+}
+
+// Fixed blocks keep their batch-norm statistics through a training step;
+// the trained stages update theirs.
+TEST_F(FrozenPartsTest, FixedBlocksKeepTheirBatchNormStatistics) {
+  Frozen frozen;
+  frozen.encoder_blocks = 3;
+  std::unique_ptr<Objective> objective = MakeClassifierObjective(net_, frozen);
+  auto buffers = [&] {
+    std::map<std::string, torch::Tensor> copy;
+    for (const auto& item : net_->named_buffers()) copy[item.key()] = item.value().clone();
+    return copy;
+  };
+  const std::map<std::string, torch::Tensor> before = buffers();
+  net_->train();
+  torch::manual_seed(1);
+  auto out = objective->Forward(torch::rand({8, 1, 28, 28}), torch::randint(0, 10, {8}));
+  ASSERT_TRUE(out.ok()) << out.status();
+  int fixed = 0, moved = 0;
+  for (const auto& [name, value] : buffers()) {
+    if (name.find("running_mean") == std::string::npos) continue;
+    const bool same = value.equal(before.at(name));
+    if (InFrozenEncoderBlock(name, frozen)) {
+      EXPECT_TRUE(same) << name;
+      ++fixed;
+    } else if (name.rfind("resnet.", 0) == 0) {
+      EXPECT_FALSE(same) << name;
+      ++moved;
+    }
+  }
+  EXPECT_GT(fixed, 0);
+  EXPECT_GT(moved, 0);
 }
 
 }  // namespace

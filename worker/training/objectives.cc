@@ -1,6 +1,8 @@
 #include "worker/training/objectives.h"
 
+#include <memory>
 #include <utility>
+#include <vector>
 
 #include <torch/nn/functional/loss.h>
 
@@ -70,24 +72,33 @@ class PretrainObjective final : public Objective {
 class ClassifierObjective final : public Objective {
  public:
   ClassifierObjective(model::SimclrModel model, Frozen frozen)
-      : model_(std::move(model)), frozen_(frozen) {}
+      : model_(std::move(model)), frozen_(frozen) {
+    if (frozen_.encoder_blocks < Frozen::kWholeEncoder) {
+      for (const auto& item : model_->named_modules("", /*include_self=*/false)) {
+        if (InFrozenEncoderBlock(item.key(), frozen_)) frozen_blocks_.push_back(item.value());
+      }
+    }
+  }
 
   absl::StatusOr<ObjectiveOutput> Forward(const torch::Tensor& inputs,
                                           const torch::Tensor& labels) override {
     torch::Tensor logits;
-    if (frozen_ == Frozen::kNothing) {
+    if (frozen_.encoder_blocks < Frozen::kWholeEncoder) {
+      // Partial fine-tuning: the fixed blocks keep their batch-norm
+      // statistics (the optimiser already leaves their weights alone).
+      for (const auto& block : frozen_blocks_) block->eval();
       logits = model_->Logits(inputs);
     } else {
       const int layer = model_->options().from_head_layer;
       torch::Tensor features;
       {
-        // Fixed features: batch norm in inference mode, no gradient.
+        // A fixed encoder: inference-mode batch norm, no gradient.
         torch::NoGradGuard no_grad;
         model_->encoder()->eval();
         features = model_->encoder()->forward(inputs);
       }
       torch::Tensor representation;
-      if (frozen_ == Frozen::kEncoderAndHead) {
+      if (frozen_.head) {
         torch::NoGradGuard no_grad;
         model_->head()->eval();
         representation = model_->head()->forward(features)[layer];
@@ -106,6 +117,7 @@ class ClassifierObjective final : public Objective {
  private:
   model::SimclrModel model_;
   const Frozen frozen_;
+  std::vector<std::shared_ptr<torch::nn::Module>> frozen_blocks_;
 };
 
 class DistillObjective final : public Objective {

@@ -35,6 +35,7 @@ absl::StatusOr<std::unique_ptr<model::Optimizer>> MakeOptimizer(
     model::MomentumSgdOptions options;
     options.momentum = spec.momentum();
     options.weight_decay = spec.weight_decay();
+    options.nesterov = spec.nesterov();
     ASSIGN_OR_RETURN(auto sgd, model::MomentumSgd::Create(std::move(groups), options));
     return std::unique_ptr<model::Optimizer>(std::move(sgd));
   }
