@@ -149,6 +149,18 @@ absl::Status CheckData(const v1::DataSpec& d, bool needs_labels,
                    absl::StrCat("no value: a ", spec_kind_for_error,
                                 " job trains on unlabelled images"));
   }
+  if (d.validation_examples() < 0 || d.validation_examples() > kMaxCount) {
+    return Invalid("data.validation_examples", absl::StrCat(d.validation_examples()),
+                   absl::StrCat("an integer in [0, ", kMaxCount, "]"));
+  }
+  if (!d.evaluate_on().empty()) {
+    RETURN_IF_ERROR(CheckOneOf("data.evaluate_on", d.evaluate_on(), {"test", "validation"}));
+  }
+  if (d.validation_examples() > 0 && !d.label_index_file().empty()) {
+    return Invalid("data.label_index_file", Quoted(d.label_index_file()),
+                   "no value with data.validation_examples (use label_fraction, drawn from the "
+                   "images the validation set leaves)");
+  }
   if (d.has_label_fraction() && !d.label_index_file().empty()) {
     return Invalid("data.label_index_file", Quoted(d.label_index_file()),
                    "either label_fraction or label_index_file, not both");
@@ -208,6 +220,14 @@ absl::Status CheckTrain(const v1::TrainSpec& t, int world_size) {
   if (t.eval_batch_size() < 0 || t.eval_batch_size() > kMaxBatch) {
     return Invalid("train.eval_batch_size", absl::StrCat(t.eval_batch_size()),
                    absl::StrCat("an integer in [1, ", kMaxBatch, "]"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckEvaluationSplit(const v1::DataSpec& d) {
+  if (d.evaluate_on() == "validation" && d.validation_examples() == 0) {
+    return Invalid("data.evaluate_on", "\"validation\"",
+                   "test, or validation with data.validation_examples > 0");
   }
   return absl::OkStatus();
 }
@@ -332,6 +352,8 @@ absl::Status CheckJobSpec(const v1::JobSpec& spec, const SpecLimits& limits) {
                                (kind->labels == Labels::kLabelLossOnly &&
                                 spec.distill().label_weight() > 0);
   RETURN_IF_ERROR(CheckData(spec.data(), may_name_labels, kind->name, limits));
+  // (A child may inherit validation_examples: CheckAgainstParent checks it.)
+  if (kind->dependency == Dependency::kNone) RETURN_IF_ERROR(CheckEvaluationSplit(spec.data()));
   RETURN_IF_ERROR(CheckOptimizer(spec.optimizer()));
   RETURN_IF_ERROR(CheckTrain(spec.train(), world_size));
   RETURN_IF_ERROR(CheckCount("finetune.from_head_layer", spec.finetune().from_head_layer(), 4,
@@ -378,6 +400,11 @@ void ApplyDefaults(const v1::JobSpec* inherited, v1::JobSpec& spec) {
     data.set_dataset(from.dataset());
     data.set_path(from.path());
   }
+  // A pipeline shares one validation set: what the parent never trained on.
+  if (data.validation_examples() == 0 && inherited != nullptr) {
+    data.set_validation_examples(inherited->data().validation_examples());
+  }
+  if (data.evaluate_on().empty()) data.set_evaluate_on("test");
   if (data.dataset() == "fashion-mnist" && data.path().empty()) {
     data.set_path("/usr/share/datasets/fashion-mnist");
   }
@@ -434,6 +461,7 @@ absl::Status CheckAgainstParent(const v1::JobSpec& parent, const v1::JobSpec& sp
                    absl::StrCat("a job with a trained classifier, not a ", parent_kind.name,
                                 " job"));
   }
+  RETURN_IF_ERROR(CheckEvaluationSplit(spec.data()));
   if (kind.dependency == Dependency::kParent && !parent_kind.can_be_parent) {
     return Invalid("parent", Quoted(spec.parent()),
                    absl::StrCat("a job whose checkpoint holds an encoder and projection head (",

@@ -224,6 +224,38 @@ TEST(JobSpecTest, PartialFineTuningNamesAStage) {
   ExpectInvalid(spec, "finetune.from_block", "0 with freeze_encoder");
 }
 
+TEST(JobSpecTest, AValidationSetIsInheritedAndEvaluationNeedsOne) {
+  v1::JobSpec pretrain = Pretrain();
+  pretrain.mutable_data()->set_evaluate_on("validation");
+  ExpectInvalid(pretrain, "data.evaluate_on", "validation with data.validation_examples > 0");
+  pretrain.mutable_data()->set_validation_examples(5000);
+  ASSERT_TRUE(CheckJobSpec(pretrain).ok());
+  ApplyDefaults(nullptr, pretrain);
+
+  v1::JobSpec finetune = Finetune();
+  finetune.mutable_data()->set_evaluate_on("validation");
+  ASSERT_TRUE(CheckJobSpec(finetune).ok());
+  ApplyDefaults(&pretrain, finetune);
+  EXPECT_EQ(finetune.data().validation_examples(), 5000);
+  EXPECT_TRUE(CheckAgainstParent(pretrain, finetune).ok());
+
+  v1::JobSpec orphan = Finetune();
+  orphan.mutable_data()->set_evaluate_on("validation");
+  v1::JobSpec plain = Pretrain();
+  ApplyDefaults(nullptr, plain);
+  ApplyDefaults(&plain, orphan);
+  EXPECT_EQ(orphan.data().evaluate_on(), "validation");
+  EXPECT_THAT(std::string(CheckAgainstParent(plain, orphan).message()),
+              HasSubstr("data.evaluate_on"));
+  EXPECT_EQ(plain.data().evaluate_on(), "test");
+
+  v1::JobSpec indexed = Finetune();
+  indexed.mutable_data()->clear_label_fraction();
+  indexed.mutable_data()->set_label_index_file("/usr/share/datasets/labels.txt");
+  indexed.mutable_data()->set_validation_examples(100);
+  ExpectInvalid(indexed, "data.label_index_file", "no value with data.validation_examples");
+}
+
 TEST(JobSpecTest, BlurIsAPretrainingOption) {
   v1::JobSpec pretrain = Pretrain();
   pretrain.mutable_train()->set_blur(false);

@@ -1,6 +1,7 @@
 """The paper's pipeline through the service on a small slice of Fashion-MNIST:
-pretrain (world size 2) -> finetune on 10% of the labels -> distill, each
-checked through the metrics it reports; and a world_size-2 pretraining run
+pretrain (world size 2, holding out a validation set) -> finetune on 10% of
+the labels (measured on the validation set) -> distill (with a label loss on
+10% of the labels), each checked through the metrics it reports; and a world_size-2 pretraining run
 that reproduces the world_size-1 run with the same global batch step for step.
 """
 import math
@@ -13,14 +14,14 @@ name: pre
 kind: pretrain
 world_size: 2
 model: {depth: 18, width_multiplier: 0.125, proj_head_layers: 2, proj_dim: 16}
-data: {dataset: fashion-mnist, max_train_examples: 2048, max_test_examples: 512}
+data: {dataset: fashion-mnist, max_train_examples: 2048, max_test_examples: 512, validation_examples: 256}
 optimizer: {name: lars, base_lr: 1.0, warmup_epochs: 0}
 train: {batch_size: 64, epochs: 1, max_steps: 6, temperature: 0.2, seed: 5, checkpoint_every_steps: 3}
 ---
 name: ft
 kind: finetune
 parent: pre
-data: {dataset: fashion-mnist, label_fraction: 0.1, max_train_examples: 2048, max_test_examples: 512}
+data: {dataset: fashion-mnist, label_fraction: 0.1, max_train_examples: 2048, max_test_examples: 512, evaluate_on: validation}
 finetune: {from_head_layer: 1}
 optimizer: {name: sgd, base_lr: 0.05, lr_scaling: sqrt}
 train: {batch_size: 32, epochs: 1, seed: 5}
@@ -29,8 +30,8 @@ name: kd
 kind: distill
 teacher: ft
 model: {depth: 18, width_multiplier: 0.125, proj_head_layers: 1, proj_dim: 16}
-data: {dataset: fashion-mnist, max_train_examples: 1024, max_test_examples: 512}
-distill: {temperature: 1.0}
+data: {dataset: fashion-mnist, max_train_examples: 1024, max_test_examples: 512, label_fraction: 0.1}
+distill: {temperature: 1.0, label_weight: 0.5}
 optimizer: {name: sgd, base_lr: 0.05, lr_scaling: sqrt, weight_decay: 0}
 train: {batch_size: 32, epochs: 1, max_steps: 5, seed: 5}
 """
@@ -60,14 +61,21 @@ class PipelineTest(ClusterTestCase):
                 self.assertIn(metric, job["metrics"], (job["name"], metric))
             self.assertTrue(0.0 <= job["metrics"]["top1"] <= job["metrics"]["top5"] <= 1.0, job)
             self.assertTrue(math.isfinite(job["metrics"]["loss"]))
-            self.assertEqual(job["metrics"]["test_examples"], 512)
             self.assertTrue(os.path.exists(job["checkpoint"]), job["checkpoint"])
+        for job in (pre, kd):
+            self.assertEqual(job["metrics"]["test_examples"], 512)
+        # The fine-tuned model is measured on the 256 held-out images (about:
+        # class-balanced), never on the test split.
+        self.assertNotIn("test_examples", ft["metrics"])
+        self.assertLess(abs(ft["metrics"]["validation_examples"] - 256), 10, ft["metrics"])
+        self.assertEqual(ft["spec"]["data"]["validation_examples"], 256)  # inherited
         self.assertEqual(len(pre["workers"]), 2)
         self.assertEqual(pre["progress"]["total_steps"], 6)
         self.assertIn("contrastive_accuracy", pre["metrics"])
-        # 10% of the first 2048 examples, class-balanced (about 205), in
-        # batches of 32: about 6 steps, not the 64 of all 2048.
-        self.assertIn(ft["progress"]["total_steps"], (5, 6, 7))
+        # 10% of the first 2048 examples less the validation set,
+        # class-balanced (about 180), in batches of 32: about 5 steps, not the
+        # 56 of all 1792.
+        self.assertIn(ft["progress"]["total_steps"], (5, 6))
         self.assertEqual(ft["parent_id"], pre["id"])
         self.assertEqual(ft["spec"]["model"]["depth"], 18)  # inherited
         self.assertIn("teacher_agreement", kd["metrics"])

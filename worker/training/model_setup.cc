@@ -56,6 +56,35 @@ bool InFrozenEncoderBlock(const std::string& name, const Frozen& frozen) {
          block < frozen.encoder_blocks;
 }
 
+absl::StatusOr<TrainingSplit> CarveValidation(const model::Dataset* split,
+                                              const v1::DataSpec& data) {
+  TrainingSplit parts;
+  std::vector<int64_t> validation;
+  if (data.validation_examples() > 0) {
+    if (data.validation_examples() >= split->size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "data.validation_examples: got ", data.validation_examples(), ", expected fewer than the ",
+          split->size(), " training images"));
+    }
+    const double fraction =
+        static_cast<double>(data.validation_examples()) / static_cast<double>(split->size());
+    ASSIGN_OR_RETURN(validation, model::ClassBalancedIndices(*split, fraction, kValidationSeed));
+  }
+  std::vector<int64_t> pool;
+  pool.reserve(static_cast<size_t>(split->size()) - validation.size());
+  size_t next = 0;  // validation is ascending
+  for (int64_t i = 0; i < split->size(); ++i) {
+    if (next < validation.size() && validation[next] == i) {
+      ++next;
+    } else {
+      pool.push_back(i);
+    }
+  }
+  parts.pool = std::make_unique<model::SubsetDataset>(split, std::move(pool));
+  parts.validation = std::make_unique<model::SubsetDataset>(split, std::move(validation));
+  return parts;
+}
+
 absl::StatusOr<std::unique_ptr<model::Dataset>> TrainingExamples(const model::Dataset* split,
                                                                  const JobKind& kind,
                                                                  const v1::JobSpec& spec) {

@@ -11,6 +11,7 @@
 #include "common/job_kinds.h"
 #include "model/checkpoint/checkpoint.h"
 #include "model/data/dataset.h"
+#include "model/data/subset.h"
 #include "model/nn/simclr_model.h"
 #include "model/optim/optimizer.h"
 #include "proto/simclr/v1/job.pb.h"
@@ -50,6 +51,20 @@ Frozen FrozenParts(const JobKind& kind, const v1::JobSpec& spec);
 // True for a parameter or module of a frozen encoder block, by its name in
 // the SimclrModel ("resnet.net.2.…").
 bool InFrozenEncoderBlock(const std::string& name, const Frozen& frozen);
+
+// A training split without its validation set (data.validation_examples),
+// and the validation set; both views of `split` (not owned).
+struct TrainingSplit {
+  std::unique_ptr<model::SubsetDataset> pool;        // what jobs may train on
+  std::unique_ptr<model::SubsetDataset> validation;  // empty without a validation set
+};
+
+// About data.validation_examples images of `split`, class-balanced, drawn with
+// kValidationSeed whatever the job's train.seed, so every job of a pipeline
+// holds out the same ones.
+inline constexpr uint64_t kValidationSeed = 0x76616c6964;  // "valid"
+absl::StatusOr<TrainingSplit> CarveValidation(const model::Dataset* split,
+                                              const v1::DataSpec& data);
 
 // The examples a job trains on, out of `split` (not owned; must outlive the
 // result), as its kind's Labels say (common/job_kinds.h): the labelled subset

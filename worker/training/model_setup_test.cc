@@ -102,6 +102,42 @@ TEST(TrainingExamplesTest, PretrainingTrainsOnEveryImage) {
   EXPECT_EQ((*examples)->size(), 1000);
 }
 
+// A validation set of about 100 images, 10 a class, that no kind trains on
+// and that every job (whatever its seed) holds out alike.
+TEST(TrainingExamplesTest, TheValidationSetIsHeldOutOfEveryKindAndSubset) {
+  const model::InMemoryDataset split = TenClasses();
+  v1::JobSpec finetune = Spec("finetune");
+  finetune.mutable_data()->set_validation_examples(100);
+  finetune.mutable_data()->set_label_fraction(0.5);
+  auto parts = CarveValidation(&split, finetune.data());
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  EXPECT_EQ(parts->validation->size(), 100);
+  EXPECT_EQ(parts->pool->size(), 900);
+  int64_t unlabelled = 0;
+  EXPECT_EQ(LabelCounts(*parts->validation, &unlabelled), std::vector<int64_t>(10, 10));
+  const std::set<int64_t> held_out(parts->validation->indices().begin(),
+                                   parts->validation->indices().end());
+  for (int64_t i : parts->pool->indices()) EXPECT_EQ(held_out.count(i), 0u) << i;
+
+  // The labelled subset comes from the pool: half of the 90 left per class.
+  auto examples = TrainingExamples(parts->pool.get(), *FindJobKind("finetune"), finetune);
+  ASSERT_TRUE(examples.ok());
+  EXPECT_EQ(LabelCounts(**examples, &unlabelled), std::vector<int64_t>(10, 45));
+
+  // Another seed, the same validation set.
+  v1::JobSpec other = finetune;
+  other.mutable_train()->set_seed(99);
+  auto again = CarveValidation(&split, other.data());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->validation->indices(), parts->validation->indices());
+
+  v1::JobSpec none = Spec("pretrain");
+  auto whole = CarveValidation(&split, none.data());
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->pool->size(), 1000);
+  EXPECT_EQ(whole->validation->size(), 0);
+}
+
 std::set<std::string> TrainedNames(model::SimclrModelImpl& net, int head_layers,
                                    const Frozen& frozen) {
   std::set<std::string> names;

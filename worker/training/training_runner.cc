@@ -91,8 +91,14 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
   prefix.max_examples = spec.data().max_train_examples();
   ASSIGN_OR_RETURN(std::unique_ptr<model::SubsetDataset> split,
                    model::MakeSubset(train.get(), prefix));
+  ASSIGN_OR_RETURN(TrainingSplit parts_of_split, CarveValidation(split.get(), spec.data()));
   ASSIGN_OR_RETURN(std::unique_ptr<model::Dataset> examples,
-                   TrainingExamples(split.get(), *kind, spec));
+                   TrainingExamples(parts_of_split.pool.get(), *kind, spec));
+  const bool on_validation = spec.data().evaluate_on() == "validation";
+  if (on_validation && parts_of_split.validation->size() == 0) {
+    return absl::InvalidArgumentError(
+        "data.evaluate_on: validation, but data.validation_examples holds out no image");
+  }
   const int64_t image_size = spec.model().image_size() > 0 ? spec.model().image_size()
                                                            : train->height();
   const int64_t global_batch = spec.train().batch_size();
@@ -307,10 +313,14 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
   eval.device = device;
   eval.rank = rank;
   eval.world_size = world;
-  ASSIGN_OR_RETURN(Accuracy accuracy, Evaluate(*net, *test, eval, group.get()));
+  const model::Dataset& evaluated =
+      on_validation ? static_cast<const model::Dataset&>(*parts_of_split.validation) : *test;
+  ASSIGN_OR_RETURN(Accuracy accuracy, Evaluate(*net, evaluated, eval, group.get()));
   result.metrics["top1"] = accuracy.top1;
   result.metrics["top5"] = accuracy.top5;
-  result.metrics["test_examples"] = static_cast<double>(accuracy.examples);
+  // How many images top1/top5 were measured on, named by the split.
+  result.metrics[on_validation ? "validation_examples" : "test_examples"] =
+      static_cast<double>(accuracy.examples);
   if (observer != nullptr) observer->OnEvaluation(parts.labels, accuracy.top1, accuracy.top5);
   if (group) group->barrier()->wait();  // rank 0 serves the store: leave together
   return result;
