@@ -328,6 +328,20 @@ absl::Status CheckJobSpec(const v1::JobSpec& spec, const SpecLimits& limits) {
                      absl::StrCat("none for a ", kind->name, " job"));
     }
   }
+  if ((spec.train().memory_size() != 0 || spec.train().has_memory_momentum()) &&
+      kind->objective != ObjectiveKind::kContrastive) {
+    return Invalid("train.memory_size", absl::StrCat(spec.train().memory_size()),
+                   absl::StrCat("no value: the memory of negatives is for pretraining, not a ",
+                                kind->name, " job"));
+  }
+  if (spec.train().memory_size() < 0 || spec.train().memory_size() > (int64_t{1} << 20)) {
+    return Invalid("train.memory_size", absl::StrCat(spec.train().memory_size()),
+                   "an integer in [0, 1048576] (the paper uses 65536)");
+  }
+  if (spec.train().has_memory_momentum()) {
+    RETURN_IF_ERROR(
+        CheckRange("train.memory_momentum", spec.train().memory_momentum(), 0.0, 0.999999));
+  }
   if (spec.train().has_blur() && !kind->contrastive_views) {
     return Invalid("train.blur", spec.train().blur() ? "true" : "false",
                    absl::StrCat("no value: only pretraining's augmentation blurs, not a ",
@@ -434,6 +448,7 @@ void ApplyDefaults(const v1::JobSpec* inherited, v1::JobSpec& spec) {
   if (train.temperature() == 0) train.set_temperature(0.1);
   if (train.precision().empty()) train.set_precision("fp32");
   if (!train.has_color_jitter_strength()) train.set_color_jitter_strength(1.0);
+  if (train.memory_size() > 0 && !train.has_memory_momentum()) train.set_memory_momentum(0.999);
   if (train.eval_batch_size() == 0) train.set_eval_batch_size(256);
 
   // Each kind's own section: fine-tune from the head's first layer (the

@@ -256,6 +256,22 @@ TEST(JobSpecTest, AValidationSetIsInheritedAndEvaluationNeedsOne) {
   ExpectInvalid(indexed, "data.label_index_file", "no value with data.validation_examples");
 }
 
+TEST(JobSpecTest, TheMemoryOfNegativesIsAPretrainingOption) {
+  v1::JobSpec pretrain = Pretrain();
+  pretrain.mutable_train()->set_memory_size(65536);
+  ASSERT_TRUE(CheckJobSpec(pretrain).ok());
+  ApplyDefaults(nullptr, pretrain);
+  EXPECT_DOUBLE_EQ(pretrain.train().memory_momentum(), 0.999);
+  v1::JobSpec off = Pretrain();
+  ApplyDefaults(nullptr, off);
+  EXPECT_FALSE(off.train().has_memory_momentum());
+  v1::JobSpec finetune = Finetune();
+  finetune.mutable_train()->set_memory_size(1024);
+  ExpectInvalid(finetune, "train.memory_size", "the memory of negatives is for pretraining");
+  pretrain.mutable_train()->set_memory_size(-1);
+  ExpectInvalid(pretrain, "train.memory_size", "an integer in [0, 1048576]");
+}
+
 TEST(JobSpecTest, BlurIsAPretrainingOption) {
   v1::JobSpec pretrain = Pretrain();
   pretrain.mutable_train()->set_blur(false);

@@ -1,7 +1,8 @@
 """Fault tolerance of a gang: a worker is killed in the middle of a world
 size 2 job; the coordinator restarts the whole gang on the surviving
 workers from the latest checkpoint, and the resumed run repeats the steps
-after that checkpoint exactly (same weights, optimizer state, data order).
+after that checkpoint exactly (same weights, optimizer state, data order,
+and, for a job with a memory of negatives, the same memory and key network).
 """
 import unittest
 
@@ -10,16 +11,24 @@ import time
 from cluster import (Cluster, assert_same_as_undisturbed, follow_recovery, step_log,
                      tiny_pretrain, wait_until)
 
-def spec(name):
+def spec(name, memory_size=0):
     return tiny_pretrain(name, 40, max_restarts=1, train_examples=4096, base_lr=1.0, seed=9,
-                         checkpoint_every=4)
-
+                         checkpoint_every=4, memory_size=memory_size)
 
 
 class RestartTest(unittest.TestCase):
     def test_gang_restarts_from_its_checkpoint_and_replays_the_same_steps(self):
+        self.kill_resume_and_compare(memory_size=0)
+
+    # The memory of negatives (256 embeddings: the last 4 steps' 2 x 32
+    # views) and its key network are in the checkpoint: without them the
+    # resumed steps would see an empty memory and differ.
+    def test_a_memory_of_negatives_survives_the_restart(self):
+        self.kill_resume_and_compare(memory_size=256)
+
+    def kill_resume_and_compare(self, memory_size):
         with Cluster(workers=3) as c:
-            c.submit(spec("resilient"))
+            c.submit(spec("resilient", memory_size))
             first = wait_until(
                 lambda: (lambda j: j if j["checkpoint"] and j["progress"]["step"] >= 6 else None)(
                     c.job("resilient")), 180, "a checkpoint and 6 steps")
@@ -38,7 +47,9 @@ class RestartTest(unittest.TestCase):
                 if log[i]["step"] <= log[i - 1]["step"]:
                     self.assertGreater(log[i]["step"], 1, "attempt 2 started from scratch")
                     self.assertEqual((log[i]["step"] - 1) % 4, 0, "resumed at %r" % log[i])
-            assert_same_as_undisturbed(self, c, spec("reference"), log)
+            if memory_size:
+                self.assertEqual(job["metrics"]["memory_size"], memory_size)
+            assert_same_as_undisturbed(self, c, spec("reference", memory_size), log)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,9 @@ namespace simclr::model {
 // "model.resnet.net.0.0.weight"), optimiser state under kOptimizerPrefix.
 inline constexpr char kModelPrefix[] = "model.";
 inline constexpr char kOptimizerPrefix[] = "optimizer.";
+// The training objective's own state (worker/training/objectives.h), e.g.
+// the memory of negatives and its key network.
+inline constexpr char kObjectivePrefix[] = "objective.";
 
 // A value type. Tensors may live on any device and have any layout; they are
 // written as contiguous CPU tensors and always loaded on the CPU.

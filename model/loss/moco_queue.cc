@@ -40,7 +40,9 @@ absl::StatusOr<std::unique_ptr<MocoQueue>> MocoQueue::Create(
   return std::unique_ptr<MocoQueue>(new MocoQueue(options, std::move(buffer)));
 }
 
-absl::Status MocoQueue::Enqueue(const torch::Tensor& keys) {
+absl::Status MocoQueue::Enqueue(const torch::Tensor& keys) { return Append(keys, true); }
+
+absl::Status MocoQueue::Append(const torch::Tensor& keys, bool normalize) {
   if (!keys.defined() || keys.dim() != 2 || keys.size(1) != options_.dim) {
     return absl::InvalidArgumentError(absl::StrCat(
         "moco queue keys have shape ", ShapeString(keys), "; expected [k, ",
@@ -53,7 +55,8 @@ absl::Status MocoQueue::Enqueue(const torch::Tensor& keys) {
   const int64_t k = rows.size(0);
   if (k == 0) return absl::OkStatus();
   try {
-    rows = L2Normalize(rows.to(buffer_.options()));
+    rows = rows.to(buffer_.options());
+    if (normalize) rows = L2Normalize(rows);
     // Storage rows tail, tail+1, ... modulo capacity, where tail follows the
     // newest entry.
     torch::Tensor index =
@@ -110,16 +113,22 @@ torch::Tensor MocoQueue::Negatives() const {
   return Entries();  // a wrapped, partly filled queue (after Dequeue)
 }
 
-absl::Status MocoQueue::Restore(const torch::Tensor& entries) {
+absl::Status MocoQueue::Restore(const torch::Tensor& entries, int64_t head) {
   if (!entries.defined() || entries.dim() != 2 ||
       entries.size(1) != options_.dim || entries.size(0) > options_.capacity) {
     return absl::InvalidArgumentError(absl::StrCat(
         "moco queue entries have shape ", ShapeString(entries),
         "; expected [<= ", options_.capacity, ", ", options_.dim, "]"));
   }
-  head_ = 0;
+  if (head < 0 || head >= options_.capacity) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "moco queue head is ", head, "; expected a row in [0, ", options_.capacity, ")"));
+  }
+  head_ = head;
   size_ = 0;
-  return Enqueue(entries);
+  // Verbatim: normalising normalised rows again would move some by a
+  // rounding step, and a resumed run would part from the saved one.
+  return Append(entries, /*normalize=*/false);
 }
 
 absl::Status EmaUpdate(const torch::nn::Module& online, torch::nn::Module& key,

@@ -70,8 +70,15 @@ class MocoQueue {
   torch::Tensor Negatives() const;
 
   // Replaces the contents with `entries` (as returned by Entries(), e.g. from a
-  // checkpoint). InvalidArgument on a wrong shape or more rows than capacity.
-  absl::Status Restore(const torch::Tensor& entries);
+  // checkpoint), the oldest stored at row `head` (head() when they were
+  // saved): the storage, and so the order Negatives() gives, is then the same
+  // as the saved queue's, and a resumed run computes bit for bit what the
+  // uninterrupted one did. InvalidArgument on a wrong shape, more rows than
+  // capacity, or a head outside [0, capacity).
+  absl::Status Restore(const torch::Tensor& entries, int64_t head = 0);
+
+  // The storage row of the oldest entry.
+  int64_t head() const { return head_; }
 
   int64_t size() const { return size_; }
   int64_t capacity() const { return options_.capacity; }
@@ -79,6 +86,9 @@ class MocoQueue {
  private:
   MocoQueue(const MocoQueueOptions& options, torch::Tensor buffer)
       : options_(options), buffer_(std::move(buffer)) {}
+
+  // Enqueue, with or without L2-normalising the rows first.
+  absl::Status Append(const torch::Tensor& keys, bool normalize);
 
   MocoQueueOptions options_;
   torch::Tensor buffer_;  // [capacity, dim]

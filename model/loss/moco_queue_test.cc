@@ -90,6 +90,30 @@ TEST(MocoQueueTest, RestoreReproducesSavedEntries) {
   EXPECT_EQ(Angles(restored->Entries()), std::vector<double>({0.4, 0.5, 0.6, 0.7}));
 }
 
+// Restored at the saved head, the storage is the saved queue's: negatives
+// come in the same order, so sums over them round the same way.
+TEST(MocoQueueTest, RestoreAtTheSavedHeadKeepsTheStorageOrder) {
+  std::unique_ptr<MocoQueue> queue = MakeQueue(4);
+  ASSERT_TRUE(queue->Enqueue(UnitRows({0.1, 0.2, 0.3, 0.4})).ok());
+  ASSERT_TRUE(queue->Enqueue(UnitRows({0.5, 0.6})).ok());
+  ASSERT_EQ(queue->head(), 2);
+  std::unique_ptr<MocoQueue> restored = MakeQueue(4);
+  ASSERT_TRUE(restored->Restore(queue->Entries(), queue->head()).ok());
+  EXPECT_TRUE(restored->Negatives().equal(queue->Negatives()));
+  std::unique_ptr<MocoQueue> at_zero = MakeQueue(4);
+  ASSERT_TRUE(at_zero->Restore(queue->Entries()).ok());
+  EXPECT_FALSE(at_zero->Negatives().equal(queue->Negatives()));
+  EXPECT_EQ(restored->Restore(queue->Entries(), 4).code(), absl::StatusCode::kInvalidArgument);
+
+  // Bit for bit with arbitrary keys too: entries are not normalised again.
+  torch::manual_seed(2);
+  auto wide = MocoQueue::Create({64, 16}, torch::kFloat32).value();
+  ASSERT_TRUE(wide->Enqueue(torch::randn({100, 16})).ok());
+  auto copy = MocoQueue::Create({64, 16}, torch::kFloat32).value();
+  ASSERT_TRUE(copy->Restore(wide->Entries(), wide->head()).ok());
+  EXPECT_TRUE(copy->Negatives().equal(wide->Negatives()));
+}
+
 TEST(MocoQueueTest, RejectsBadShapesAndOverDequeue) {
   std::unique_ptr<MocoQueue> queue = MakeQueue(4);
   EXPECT_EQ(queue->Enqueue(torch::ones({2, 3}, torch::kFloat64)).code(),

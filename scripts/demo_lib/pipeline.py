@@ -1,12 +1,18 @@
 """Writes the demo's job file: the SimCLRv2 pipeline on Fashion-MNIST and the
 supervised baselines it is compared with, sized by mode.
 
-Usage: pipeline.py quick|default|full [SEED] > pipeline.yaml
+Usage: pipeline.py quick|default|full [SEED] [--memory N [--memory-momentum M]]
+                   [--validation N] > pipeline.yaml
 
 SEED (default 7) seeds every job: weight initialisation, the labelled
 subsets, data order and augmentations. Runs with the same mode and seed give
-the same numbers; other seeds measure the spread.
+the same numbers; other seeds measure the spread. For ablations: --memory N
+gives pretraining a memory of N negatives (train.memory_size; its key network's
+momentum M, default the paper's 0.999); --validation N
+holds out N training images from every job and measures every job on them
+(data.validation_examples, evaluate_on: validation) instead of the test split.
 """
+import argparse
 import sys
 
 # Per mode: pretraining epochs, fine-tuning epochs (1% / 10%), supervised
@@ -31,10 +37,12 @@ TEACHER = "{depth: 18, width_multiplier: 0.125, proj_head_layers: 3, proj_dim: 6
 STUDENT = "{depth: 18, width_multiplier: 0.0625, proj_head_layers: 1, proj_dim: 64}"
 
 
-def data(m, fraction=None):
+def data(m, fraction=None, validation=0):
     parts = ["dataset: fashion-mnist"]
     if fraction is not None:
         parts.append("label_fraction: %g" % fraction)
+    if validation:
+        parts.append("validation_examples: %d, evaluate_on: validation" % validation)
     if m["train_slice"]:
         parts.append("max_train_examples: %d" % m["train_slice"])
     if m["test_slice"]:
@@ -51,26 +59,33 @@ def train(batch_size, epochs, seed, extra=""):
         batch_size, epochs, seed, extra)
 
 
-def pipeline(mode, seed=7):
+def pipeline(mode, seed=7, memory=0, validation=0, memory_momentum=None):
     m = MODES[mode]
+    v = validation
+    memory_option = ""
+    if memory:
+        memory_option = ", memory_size: %d" % memory
+        if memory_momentum is not None:
+            memory_option += ", memory_momentum: %g" % memory_momentum
     tuning = "{name: lars, base_lr: 0.05, lr_scaling: sqrt, weight_decay: 0, warmup_epochs: 0}"
     docs = [
         job(name="demo-pretrain", kind="pretrain", world_size=2, priority=10, model=TEACHER,
-            data=data(m),
+            data=data(m, validation=v),
             # The paper's rate for small batches and short runs: 0.075 x sqrt(B).
             optimizer="{name: lars, base_lr: 0.075, lr_scaling: sqrt, weight_decay: 1.0e-6, "
                       "warmup_epochs: 0.2}",
             # Blur stays on as in the runs docs/results.md records (the
             # default at 28x28 is off, the official small-image recipe).
             train=train(512, m["pre_epochs"], seed, ", temperature: 0.2, "
-                        "color_jitter_strength: 0.5, blur: true, checkpoint_every_steps: 100")),
+                        "color_jitter_strength: 0.5, blur: true, checkpoint_every_steps: 100"
+                        + memory_option)),
     ]
     for pct, epochs in ((1, m["ft1_epochs"]), (10, m["ft10_epochs"])):
         docs.append(job(name="demo-finetune-%dpct" % pct, kind="finetune", parent="demo-pretrain",
-                        priority=5, data=data(m, pct / 100.0), finetune="{from_head_layer: 1}",
+                        priority=5, data=data(m, pct / 100.0, v), finetune="{from_head_layer: 1}",
                         optimizer=tuning, train=train(64, epochs, seed)))
     docs.append(job(name="demo-linear-eval", kind="linear_eval", parent="demo-pretrain",
-                    priority=5, data=data(m, 1.0),
+                    priority=5, data=data(m, 1.0, v),
                     # Linear evaluation as in the official code: momentum, 0.1 x B/256.
                     # Plain momentum, as in the runs docs/results.md records
                     # (the default for sgd is Nesterov's, the official one).
@@ -78,30 +93,30 @@ def pipeline(mode, seed=7):
                               "nesterov: false}",
                     train=train(256, m["lin_epochs"], seed)))
     docs.append(job(name="demo-distill", kind="distill", teacher="demo-finetune-10pct", priority=5,
-                    model=STUDENT, data=data(m), distill="{temperature: 1.0}",
+                    model=STUDENT, data=data(m, validation=v), distill="{temperature: 1.0}",
                     optimizer="{name: lars, base_lr: 0.05, lr_scaling: sqrt, weight_decay: 0, "
                               "warmup_epochs: 0}",
                     train=train(128, m["kd_epochs"], seed)))
     # Baselines: the same encoder from scratch, same optimizer and budget.
     for pct, epochs in ((1, m["ft1_epochs"]), (10, m["ft10_epochs"]), (100, m["sup100_epochs"])):
         docs.append(job(name="demo-supervised-%dpct" % pct, kind="supervised", priority=0,
-                        model=TEACHER, data=data(m, pct / 100.0), optimizer=tuning,
+                        model=TEACHER, data=data(m, pct / 100.0, v), optimizer=tuning,
                         train=train(64, epochs, seed)))
     return "---\n".join(docs)
 
 
 def main(argv):
-    if not 2 <= len(argv) <= 3:
-        sys.exit("usage: pipeline.py quick|default|full [SEED]")
-    mode = argv[1]
-    if mode not in MODES:
-        sys.exit("pipeline.py: mode: got %r, expected one of %s" % (mode, ", ".join(MODES)))
-    seed = 7
-    if len(argv) == 3:
-        if not argv[2].isdigit():
-            sys.exit("pipeline.py: seed: got %r, expected a non-negative integer" % argv[2])
-        seed = int(argv[2])
-    sys.stdout.write(pipeline(mode, seed))
+    parser = argparse.ArgumentParser(prog="pipeline.py")
+    parser.add_argument("mode", choices=sorted(MODES))
+    parser.add_argument("seed", nargs="?", type=int, default=7)
+    parser.add_argument("--memory", type=int, default=0)
+    parser.add_argument("--memory-momentum", type=float)
+    parser.add_argument("--validation", type=int, default=0)
+    args = parser.parse_args(argv[1:])
+    if args.seed < 0 or args.memory < 0 or args.validation < 0:
+        parser.error("seed, --memory and --validation must be non-negative")
+    sys.stdout.write(pipeline(args.mode, args.seed, args.memory, args.validation,
+                              args.memory_momentum))
 
 
 if __name__ == "__main__":

@@ -247,5 +247,76 @@ TEST_F(FrozenPartsTest, FixedBlocksKeepTheirBatchNormStatistics) {
   EXPECT_GT(moved, 0);
 }
 
+model::SimclrModel TinyNet() {
+  model::ModelOptions options;
+  options.resnet.depth = 18;
+  options.resnet.width_multiplier = 0.0625;
+  options.resnet.in_channels = 1;
+  options.resnet.image_size = 28;
+  options.proj_head_layers = 2;
+  options.proj_dim = 8;
+  return model::MakeSimclrModel(options).value();
+}
+
+// A pretraining objective with a memory, resumed from its StateDict after
+// step 1, computes steps 2-4 bit for bit as the uninterrupted one.
+TEST(PretrainMemoryTest, ResumedFromItsStateTheObjectiveRepeatsItsSteps) {
+  torch::manual_seed(3);
+  const std::vector<torch::Tensor> batches = {
+      torch::rand({6, 2, 1, 28, 28}), torch::rand({6, 2, 1, 28, 28}),
+      torch::rand({6, 2, 1, 28, 28}), torch::rand({6, 2, 1, 28, 28})};
+  const torch::Tensor labels = torch::zeros({6}, torch::kLong);
+  auto make = [](model::SimclrModel net) {
+    MemoryOptions memory;
+    memory.size = 24;  // two steps of 2 x 6 keys
+    memory.momentum = 0.9;
+    memory.key = TinyNet();
+    return MakePretrainObjective(net, 0.2, nullptr, std::move(memory)).value();
+  };
+  // The "model update" between steps: a fixed nudge of every weight.
+  auto step = [](model::SimclrModel& net, Objective& objective, const torch::Tensor& batch,
+                 const torch::Tensor& labels) {
+    net->train();
+    const double loss = objective.Forward(batch, labels).value().loss.item<double>();
+    torch::NoGradGuard no_grad;
+    for (auto& p : net->parameters()) p.add_(0.01);
+    return loss;
+  };
+  model::SimclrModel net = TinyNet();
+  std::unique_ptr<Objective> uninterrupted = make(net);
+  std::vector<double> losses;
+  std::map<std::string, torch::Tensor> saved_state, saved_net;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    losses.push_back(step(net, *uninterrupted, batches[i], labels));
+    if (i == 0) {
+      saved_state = uninterrupted->StateDict();
+      for (const auto& item : net->named_parameters()) saved_net[item.key()] = item.value().clone();
+      for (const auto& item : net->named_buffers()) saved_net[item.key()] = item.value().clone();
+    }
+  }
+  EXPECT_EQ(saved_state.count("memory.queue"), 1u);
+
+  model::SimclrModel resumed_net = TinyNet();
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& item : resumed_net->named_parameters()) item.value().copy_(saved_net.at(item.key()));
+    for (auto& item : resumed_net->named_buffers()) item.value().copy_(saved_net.at(item.key()));
+  }
+  std::unique_ptr<Objective> resumed = make(resumed_net);
+  ASSERT_TRUE(resumed->LoadStateDict(saved_state).ok());
+  for (size_t i = 1; i < batches.size(); ++i) {
+    EXPECT_EQ(step(resumed_net, *resumed, batches[i], labels), losses[i]) << "step " << i + 1;
+  }
+  // Without the memory's state the steps differ.
+  model::SimclrModel forgetful_net = TinyNet();
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& item : forgetful_net->named_parameters()) item.value().copy_(saved_net.at(item.key()));
+    for (auto& item : forgetful_net->named_buffers()) item.value().copy_(saved_net.at(item.key()));
+  }
+  std::unique_ptr<Objective> forgetful = make(forgetful_net);
+  EXPECT_NE(step(forgetful_net, *forgetful, batches[1], labels), losses[1]);
+}
+
 }  // namespace
 }  // namespace simclr::worker

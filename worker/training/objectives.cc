@@ -7,7 +7,9 @@
 #include <torch/nn/functional/loss.h>
 
 #include "common/status_macros.h"
+#include "model/checkpoint/checkpoint.h"
 #include "model/loss/distill.h"
+#include "model/loss/moco_queue.h"
 #include "model/loss/nt_xent.h"
 
 namespace simclr::worker {
@@ -30,8 +32,12 @@ bool LabelledAccuracy(const torch::Tensor& logits, const torch::Tensor& labels, 
 
 class PretrainObjective final : public Objective {
  public:
-  PretrainObjective(model::SimclrModel model, double temperature, c10d::ProcessGroup* group)
-      : model_(std::move(model)), group_(group) {
+  PretrainObjective(model::SimclrModel model, double temperature, c10d::ProcessGroup* group,
+                    MemoryOptions memory, std::unique_ptr<model::MocoQueue> queue)
+      : model_(std::move(model)),
+        group_(group),
+        memory_(std::move(memory)),
+        queue_(std::move(queue)) {
     options_.temperature = temperature;
   }
 
@@ -43,14 +49,31 @@ class PretrainObjective final : public Objective {
     // Both views go through the network as one batch of 2b, so batch norm
     // statistics cover both (as in the official implementation).
     torch::Tensor x = torch::cat({inputs.select(1, 0), inputs.select(1, 1)}, 0);
+    if (queue_ != nullptr) {
+      // The optimiser has stepped since the last call: follow the model.
+      RETURN_IF_ERROR(model::EmaUpdate(*model_, *memory_.key, memory_.momentum));
+    }
     model::SimclrModelImpl::Outputs out = model_->forward(x);
     torch::Tensor z = out.embedding.to(torch::kFloat32);
-    ASSIGN_OR_RETURN(model::NtXentOutput contrastive,
-                     model::NtXentLoss(z.narrow(0, 0, b), z.narrow(0, b, b), options_, group_));
+    model::NtXentOutput contrastive;
+    if (queue_ == nullptr) {
+      ASSIGN_OR_RETURN(contrastive,
+                       model::NtXentLoss(z.narrow(0, 0, b), z.narrow(0, b, b), options_, group_));
+    } else {
+      ASSIGN_OR_RETURN(contrastive, model::MocoNtXentLoss(z.narrow(0, 0, b), z.narrow(0, b, b),
+                                                          *queue_, options_, group_));
+      torch::Tensor keys;
+      {
+        torch::NoGradGuard no_grad;
+        memory_.key->train();  // batch statistics, as the model's
+        keys = memory_.key->forward(x).embedding.to(torch::kFloat32);
+      }
+      RETURN_IF_ERROR(queue_->EnqueueFromAllRanks(keys, group_));
+    }
     ObjectiveOutput result;
     result.loss = contrastive.loss;
-    result.metrics["contrastive_loss"] = contrastive.loss.item<double>();
     result.metrics["contrastive_accuracy"] = contrastive.accuracy.item<double>();
+    if (queue_ != nullptr) result.metrics["memory_size"] = static_cast<double>(queue_->size());
     if (model_->has_classifier()) {
       torch::Tensor logits =
           model_->ClassifierLogits(out.features.detach()).to(torch::kFloat32);
@@ -63,10 +86,40 @@ class PretrainObjective final : public Objective {
     return result;
   }
 
+  std::map<std::string, torch::Tensor> StateDict() const override {
+    std::map<std::string, torch::Tensor> state;
+    if (queue_ == nullptr) return state;
+    model::Checkpoint key;
+    if (model::ExportModuleState(*memory_.key, kKeyPrefix, &key).ok()) state = key.tensors;
+    state[kQueueName] = queue_->Entries();
+    state[kQueueHeadName] = torch::tensor({queue_->head()}, torch::kLong);
+    return state;
+  }
+
+  absl::Status LoadStateDict(const std::map<std::string, torch::Tensor>& state) override {
+    if (queue_ == nullptr) return absl::OkStatus();
+    auto entries = state.find(kQueueName);
+    auto head = state.find(kQueueHeadName);
+    if (entries == state.end() || head == state.end()) {
+      return absl::InvalidArgumentError(
+          "the checkpoint has no memory of negatives (was it written with train.memory_size 0?)");
+    }
+    model::ImportOptions import;
+    import.prefix = kKeyPrefix;
+    RETURN_IF_ERROR(model::ImportModuleState(state, import, memory_.key.get()).status());
+    return queue_->Restore(entries->second, head->second.item<int64_t>());
+  }
+
  private:
+  static constexpr char kKeyPrefix[] = "memory.key.";
+  static constexpr char kQueueName[] = "memory.queue";
+  static constexpr char kQueueHeadName[] = "memory.queue_head";
+
   model::SimclrModel model_;
   c10d::ProcessGroup* group_;  // not owned
   model::NtXentOptions options_;
+  MemoryOptions memory_;
+  std::unique_ptr<model::MocoQueue> queue_;  // null without a memory
 };
 
 class ClassifierObjective final : public Objective {
@@ -160,9 +213,27 @@ class DistillObjective final : public Objective {
 
 }  // namespace
 
-std::unique_ptr<Objective> MakePretrainObjective(model::SimclrModel model, double temperature,
-                                                 c10d::ProcessGroup* group) {
-  return std::make_unique<PretrainObjective>(std::move(model), temperature, group);
+absl::StatusOr<std::unique_ptr<Objective>> MakePretrainObjective(model::SimclrModel model,
+                                                                 double temperature,
+                                                                 c10d::ProcessGroup* group,
+                                                                 MemoryOptions memory) {
+  std::unique_ptr<model::MocoQueue> queue;
+  if (memory.size > 0) {
+    if (memory.key.is_empty()) {
+      return absl::InvalidArgumentError("a memory of negatives needs a key network");
+    }
+    // The key network starts as the model (momentum 0 copies).
+    RETURN_IF_ERROR(model::EmaUpdate(*model, *memory.key, 0.0));
+    model::MocoQueueOptions queue_options;
+    queue_options.capacity = memory.size;
+    const model::ModelOptions& m = model->options();
+    queue_options.dim = m.proj_head_layers > 0 ? m.proj_dim : model->encoder()->num_features();
+    const auto device = model->parameters().front().device();
+    ASSIGN_OR_RETURN(queue, model::MocoQueue::Create(
+                                queue_options, torch::TensorOptions(torch::kFloat32).device(device)));
+  }
+  return std::unique_ptr<Objective>(std::make_unique<PretrainObjective>(
+      std::move(model), temperature, group, std::move(memory), std::move(queue)));
 }
 
 std::unique_ptr<Objective> MakeClassifierObjective(model::SimclrModel model, Frozen frozen) {

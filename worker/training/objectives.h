@@ -36,13 +36,40 @@ class Objective {
                                                   const torch::Tensor& labels) = 0;
   // Images each example of a batch holds (2 views for pretraining).
   virtual int views_per_example() const { return 1; }
+
+  // Training state the objective keeps besides the model and the optimiser
+  // (the memory of negatives and its key network), by name. Checkpoints hold
+  // it under model::kObjectivePrefix, so a resumed job continues exactly.
+  virtual std::map<std::string, torch::Tensor> StateDict() const { return {}; }
+  // Restores what StateDict returned; InvalidArgument naming what is missing
+  // or misshapen.
+  virtual absl::Status LoadStateDict(const std::map<std::string, torch::Tensor>& state) {
+    return absl::OkStatus();
+  }
+};
+
+// The memory of negatives of a pretraining job (train.memory_size > 0): a
+// key network, the model's exponential moving average, and its embeddings
+// of the last `size` images.
+struct MemoryOptions {
+  int64_t size = 0;  // 0: no memory
+  double momentum = 0.999;
+  // A network of the model's architecture, to become the key network (its
+  // weights are overwritten with the model's; its batch norm must use the
+  // gang's process group like the model's).
+  model::SimclrModel key{nullptr};
 };
 
 // SimCLR: inputs [b, 2, C, H, W]; NT-Xent over both views of the gang's whole
-// batch with `temperature`, plus cross-entropy of the monitoring classifier on
+// batch with `temperature` (and, with a memory, its entries as extra
+// negatives; after each step the key network's embeddings of both views of
+// the gang's batch join the memory, and before each step the key network
+// moves towards the model), plus cross-entropy of the monitoring classifier on
 // detached encoder features (it never trains the encoder).
-std::unique_ptr<Objective> MakePretrainObjective(model::SimclrModel model, double temperature,
-                                                 c10d::ProcessGroup* group);
+absl::StatusOr<std::unique_ptr<Objective>> MakePretrainObjective(model::SimclrModel model,
+                                                                 double temperature,
+                                                                 c10d::ProcessGroup* group,
+                                                                 MemoryOptions memory = {});
 
 // Cross-entropy of the model's classifier: finetune, supervised and
 // linear_eval. The `frozen` parts run in evaluation mode without gradients.

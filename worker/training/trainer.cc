@@ -25,6 +25,7 @@ double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 absl::StatusOr<std::string> SaveTrainingCheckpoint(const std::string& dir, int64_t step,
                                                    double epoch, model::SimclrModelImpl& model,
                                                    const model::Optimizer& optimizer,
+                                                   const Objective& objective,
                                                    const v1::JobSpec& spec) {
   model::Checkpoint checkpoint;
   checkpoint.step = step;
@@ -34,6 +35,9 @@ absl::StatusOr<std::string> SaveTrainingCheckpoint(const std::string& dir, int64
   for (const auto& [name, tensor] : optimizer.StateDict()) {
     checkpoint.tensors[model::kOptimizerPrefix + name] = tensor;
   }
+  for (const auto& [name, tensor] : objective.StateDict()) {
+    checkpoint.tensors[model::kObjectivePrefix + name] = tensor;
+  }
   const std::string path = dir + "/" + model::CheckpointFileName(step);
   RETURN_IF_ERROR(model::SaveCheckpoint(path, checkpoint));
   return path;
@@ -41,15 +45,20 @@ absl::StatusOr<std::string> SaveTrainingCheckpoint(const std::string& dir, int64
 
 absl::StatusOr<int64_t> RestoreTrainingCheckpoint(const std::string& path,
                                                   model::SimclrModelImpl& model,
-                                                  model::Optimizer& optimizer) {
+                                                  model::Optimizer& optimizer,
+                                                  Objective& objective) {
   ASSIGN_OR_RETURN(model::Checkpoint checkpoint, model::LoadCheckpoint(path));
   RETURN_IF_ERROR(ImportFromCheckpoint(checkpoint, path, model::kModelPrefix, model));
-  model::OptimizerState state;
-  const std::string prefix = model::kOptimizerPrefix;
-  for (const auto& [name, tensor] : checkpoint.tensors) {
-    if (name.rfind(prefix, 0) == 0) state[name.substr(prefix.size())] = tensor;
-  }
-  absl::Status loaded = optimizer.LoadStateDict(state);
+  // The tensors under `prefix`, without it.
+  auto under = [&checkpoint](const std::string& prefix) {
+    std::map<std::string, torch::Tensor> state;
+    for (const auto& [name, tensor] : checkpoint.tensors) {
+      if (name.rfind(prefix, 0) == 0) state[name.substr(prefix.size())] = tensor;
+    }
+    return state;
+  };
+  absl::Status loaded = optimizer.LoadStateDict(under(model::kOptimizerPrefix));
+  if (loaded.ok()) loaded = objective.LoadStateDict(under(model::kObjectivePrefix));
   if (!loaded.ok()) return absl::Status(loaded.code(), absl::StrCat(path, ": ", loaded.message()));
   return checkpoint.step;
 }
@@ -162,7 +171,8 @@ absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
         const double epoch = static_cast<double>(step + 1) / options.steps_per_epoch;
         ASSIGN_OR_RETURN(std::string checkpoint,
                          SaveTrainingCheckpoint(options.artifact_dir, step + 1, epoch, model,
-                                                *parts.optimizer, options.spec));
+                                                *parts.optimizer, *parts.objective,
+                                                options.spec));
         v1::Progress progress;
         progress.set_step(step + 1);
         progress.set_total_steps(options.total_steps);
@@ -180,7 +190,7 @@ absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
       const absl::Time before = clock.Now();
       ASSIGN_OR_RETURN(checkpoint, SaveTrainingCheckpoint(options.artifact_dir, step + 1,
                                                           stats.epoch, model, *parts.optimizer,
-                                                          options.spec));
+                                                          *parts.objective, options.spec));
       if (parts.observer != nullptr) {
         parts.observer->OnCheckpoint(parts.labels, Seconds(clock.Now() - before));
       }

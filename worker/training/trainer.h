@@ -76,17 +76,19 @@ struct TrainLoopParts {
 absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
                                          const TrainLoopParts& parts);
 
-// Writes model and optimizer state to <dir>/ckpt-<step>.simclr, keeping the
-// three newest. Returns the path.
+// Writes model, optimizer and objective state to <dir>/ckpt-<step>.simclr.
+// Returns the path.
 absl::StatusOr<std::string> SaveTrainingCheckpoint(const std::string& dir, int64_t step,
                                                    double epoch, model::SimclrModelImpl& model,
                                                    const model::Optimizer& optimizer,
+                                                   const Objective& objective,
                                                    const v1::JobSpec& spec);
 
 // Restores what SaveTrainingCheckpoint wrote; returns the step it was taken at.
 absl::StatusOr<int64_t> RestoreTrainingCheckpoint(const std::string& path,
                                                   model::SimclrModelImpl& model,
-                                                  model::Optimizer& optimizer);
+                                                  model::Optimizer& optimizer,
+                                                  Objective& objective);
 
 }  // namespace simclr::worker
 

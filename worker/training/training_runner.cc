@@ -184,10 +184,40 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
   ASSIGN_OR_RETURN(model::LrSchedule schedule, model::LrSchedule::Create(schedule_options));
   model::GradientSynchronizer gradients(trained, group.get());
 
+  // The objective, before resuming: its own state is in the checkpoint too.
+  std::unique_ptr<Objective> objective;
+  switch (kind->objective) {
+    case ObjectiveKind::kContrastive: {
+      MemoryOptions memory;
+      memory.size = spec.train().memory_size();
+      memory.momentum = spec.train().memory_momentum();
+      if (memory.size > 0) {
+        ASSIGN_OR_RETURN(memory.key,
+                         model::MakeSimclrModel(ModelOptionsFor(spec.model(), spec,
+                                                                train->channels(), image_size,
+                                                                train->num_classes())));
+        memory.key->to(device);
+        if (bf16) UseChannelsLast(*memory.key);
+        if (group) model::SetBatchNormProcessGroup(*memory.key, group.get());
+      }
+      ASSIGN_OR_RETURN(objective, MakePretrainObjective(net, spec.train().temperature(),
+                                                        group.get(), std::move(memory)));
+      break;
+    }
+    case ObjectiveKind::kDistillation:
+      objective = MakeDistillObjective(net, teacher, spec.distill().temperature(),
+                                       spec.distill().label_weight());
+      break;
+    case ObjectiveKind::kClassifier:
+      objective = MakeClassifierObjective(net, frozen);
+      break;
+  }
+
   int64_t start_step = 0;
   std::string resumed_from = task.resume_checkpoint();
   if (!resumed_from.empty()) {
-    absl::StatusOr<int64_t> restored = RestoreTrainingCheckpoint(resumed_from, *net, *optimizer);
+    absl::StatusOr<int64_t> restored =
+        RestoreTrainingCheckpoint(resumed_from, *net, *optimizer, *objective);
     if (!restored.ok()) {
       // Torn or corrupt (every checkpoint is CRC-checked): the newest good
       // one that the same attempt wrote instead. Every rank reads the same
@@ -198,7 +228,7 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
                    "good checkpoint\n", torn.c_str(), why.c_str());
       ASSIGN_OR_RETURN(resumed_from,
                        model::LatestCheckpoint(std::filesystem::path(torn).parent_path().string()));
-      restored = RestoreTrainingCheckpoint(resumed_from, *net, *optimizer);
+      restored = RestoreTrainingCheckpoint(resumed_from, *net, *optimizer, *objective);
       // The job's events say so too (rank 0 speaks for the gang).
       if (rank == 0 && restored.ok()) {
         context.Note(absl::StrCat("cannot resume from ", torn, " (", why, "); resumed from ",
@@ -239,20 +269,6 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
           examples.get(),
           model::MakeAugmentTransform(std::move(augmenter), kind->contrastive_views ? 2 : 1),
           loader_options));
-
-  std::unique_ptr<Objective> objective;
-  switch (kind->objective) {
-    case ObjectiveKind::kContrastive:
-      objective = MakePretrainObjective(net, spec.train().temperature(), group.get());
-      break;
-    case ObjectiveKind::kDistillation:
-      objective = MakeDistillObjective(net, teacher, spec.distill().temperature(),
-                                       spec.distill().label_weight());
-      break;
-    case ObjectiveKind::kClassifier:
-      objective = MakeClassifierObjective(net, frozen);
-      break;
-  }
 
   // NOTE [attempt fencing]: this attempt writes only under its own
   // directory, so a gang of an earlier attempt that still runs (partitioned,
