@@ -107,15 +107,19 @@ def pipeline(mode, seed=7, memory=0, validation=0, memory_momentum=None):
 
 def main(argv):
     parser = argparse.ArgumentParser(prog="pipeline.py")
-    parser.add_argument("mode", choices=sorted(MODES))
-    parser.add_argument("seed", nargs="?", type=int, default=7)
-    parser.add_argument("--memory", type=int, default=0)
+    parser.add_argument("mode")
+    parser.add_argument("seed", nargs="?", default="7")
+    parser.add_argument("--memory", default="0")
     parser.add_argument("--memory-momentum", type=float)
-    parser.add_argument("--validation", type=int, default=0)
+    parser.add_argument("--validation", default="0")
     args = parser.parse_args(argv[1:])
-    if args.seed < 0 or args.memory < 0 or args.validation < 0:
-        parser.error("seed, --memory and --validation must be non-negative")
-    sys.stdout.write(pipeline(args.mode, args.seed, args.memory, args.validation,
+    if args.mode not in MODES:
+        sys.exit("pipeline.py: mode: got %r, expected one of %s" % (args.mode, ", ".join(MODES)))
+    for name, value in (("seed", args.seed), ("--memory", args.memory),
+                        ("--validation", args.validation)):
+        if not value.isdigit():
+            sys.exit("pipeline.py: %s: got %r, expected a non-negative integer" % (name, value))
+    sys.stdout.write(pipeline(args.mode, int(args.seed), int(args.memory), int(args.validation),
                               args.memory_momentum))
 
 
