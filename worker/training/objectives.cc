@@ -72,6 +72,7 @@ class PretrainObjective final : public Objective {
     }
     ObjectiveOutput result;
     result.loss = contrastive.loss;
+    result.metrics["contrastive_loss"] = contrastive.loss.item<double>();
     result.metrics["contrastive_accuracy"] = contrastive.accuracy.item<double>();
     if (queue_ != nullptr) result.metrics["memory_size"] = static_cast<double>(queue_->size());
     if (model_->has_classifier()) {
