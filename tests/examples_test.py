@@ -1,5 +1,6 @@
-"""The example job files (examples/*.yaml) are accepted as a whole by a real
-coordinator, and the distillation chain resolves as the paper's: pretrain ->
+"""The example job files (examples/*.yaml, examples/ablations/*.yaml) are
+accepted as a whole by a real coordinator, and the distillation chain
+resolves as the paper's: pretrain ->
 fine-tune -> self-distillation (the teacher's architecture) -> a smaller
 student taught by the self-distilled network.
 """
@@ -21,9 +22,10 @@ class ExamplesTest(unittest.TestCase):
         return jobs
 
     def test_every_example_is_accepted(self):
-        examples = glob.glob(os.path.join(os.path.dirname(runfile("examples/fmnist-pipeline.yaml")),
-                                          "*.yaml"))
-        self.assertGreaterEqual(len(examples), 2)
+        root = os.path.dirname(runfile("examples/fmnist-pipeline.yaml"))
+        examples = (glob.glob(os.path.join(root, "*.yaml")) +
+                    glob.glob(os.path.join(root, "ablations", "*.yaml")))
+        self.assertGreaterEqual(len(examples), 3)
         for path in examples:
             with self.subTest(path=os.path.basename(path)):
                 self.assertTrue(self.submitted(path))

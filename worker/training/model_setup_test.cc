@@ -296,24 +296,22 @@ TEST(PretrainMemoryTest, ResumedFromItsStateTheObjectiveRepeatsItsSteps) {
   }
   EXPECT_EQ(saved_state.count("memory.queue"), 1u);
 
-  model::SimclrModel resumed_net = TinyNet();
-  {
+  // A network holding the weights saved after step 1.
+  auto restored_net = [&saved_net] {
+    model::SimclrModel restored = TinyNet();
     torch::NoGradGuard no_grad;
-    for (auto& item : resumed_net->named_parameters()) item.value().copy_(saved_net.at(item.key()));
-    for (auto& item : resumed_net->named_buffers()) item.value().copy_(saved_net.at(item.key()));
-  }
+    for (auto& item : restored->named_parameters()) item.value().copy_(saved_net.at(item.key()));
+    for (auto& item : restored->named_buffers()) item.value().copy_(saved_net.at(item.key()));
+    return restored;
+  };
+  model::SimclrModel resumed_net = restored_net();
   std::unique_ptr<Objective> resumed = make(resumed_net);
   ASSERT_TRUE(resumed->LoadStateDict(saved_state).ok());
   for (size_t i = 1; i < batches.size(); ++i) {
     EXPECT_EQ(step(resumed_net, *resumed, batches[i], labels), losses[i]) << "step " << i + 1;
   }
   // Without the memory's state the steps differ.
-  model::SimclrModel forgetful_net = TinyNet();
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& item : forgetful_net->named_parameters()) item.value().copy_(saved_net.at(item.key()));
-    for (auto& item : forgetful_net->named_buffers()) item.value().copy_(saved_net.at(item.key()));
-  }
+  model::SimclrModel forgetful_net = restored_net();
   std::unique_ptr<Objective> forgetful = make(forgetful_net);
   EXPECT_NE(step(forgetful_net, *forgetful, batches[1], labels), losses[1]);
 }
