@@ -29,6 +29,8 @@ EXPECTED_JOBS = {
     "demo-supervised-1pct": ("supervised", None, 0.01),
     "demo-supervised-10pct": ("supervised", None, 0.1),
     "demo-supervised-100pct": ("supervised", None, 1.0),
+    "demo-supervised-tuned-1pct": ("supervised", None, 0.01),
+    "demo-supervised-tuned-10pct": ("supervised", None, 0.1),
 }
 
 
@@ -67,10 +69,17 @@ class DemoPipelineTest(unittest.TestCase):
                             teacher["width_multiplier"])
             for pct in (1, 10, 100):
                 self.assertEqual(by_name["demo-supervised-%dpct" % pct]["spec"]["model"], teacher)
-            # The baselines get the fine-tuning budget.
+            # The budget-matched baselines get the fine-tuning budget; the
+            # tuned ones the same network, trained far longer with SGD.
             for pct in (1, 10):
                 self.assertEqual(by_name["demo-supervised-%dpct" % pct]["spec"]["train"]["epochs"],
                                  by_name["demo-finetune-%dpct" % pct]["spec"]["train"]["epochs"])
+                tuned = by_name["demo-supervised-tuned-%dpct" % pct]["spec"]
+                self.assertEqual(tuned["model"], teacher)
+                self.assertEqual(tuned["optimizer"]["name"], "sgd")
+                self.assertTrue(tuned["optimizer"]["nesterov"])
+                self.assertGreater(tuned["train"]["epochs"],
+                                   by_name["demo-finetune-%dpct" % pct]["spec"]["train"]["epochs"])
 
     def test_modes_grow_in_training_and_only_quick_slices_the_data(self):
         def epochs(mode, name):
@@ -110,9 +119,9 @@ class DemoPipelineTest(unittest.TestCase):
                 rows = json.load(f)["rows"]
         # The pretraining job has no label fraction and no row of its own.
         self.assertEqual([r["job"] for r in rows], [
-            "demo-supervised-1pct", "demo-finetune-1pct",
-            "demo-supervised-10pct", "demo-finetune-10pct", "demo-distill",
-            "demo-supervised-100pct", "demo-linear-eval"])
+            "demo-supervised-1pct", "demo-supervised-tuned-1pct", "demo-finetune-1pct",
+            "demo-supervised-10pct", "demo-supervised-tuned-10pct", "demo-finetune-10pct",
+            "demo-distill", "demo-supervised-100pct", "demo-linear-eval"])
         by_job = {r["job"]: r for r in rows}
         for row in rows:
             self.assertTrue({"method", "label_fraction", "model", "top1"} <= set(row), row)
@@ -120,6 +129,8 @@ class DemoPipelineTest(unittest.TestCase):
         self.assertEqual(by_job["demo-finetune-1pct"]["method"], "simclrv2_finetune")
         self.assertEqual(by_job["demo-finetune-1pct"]["top1"], 0.7505)
         self.assertEqual(by_job["demo-linear-eval"]["method"], "linear_eval")
+        self.assertEqual(by_job["demo-supervised-tuned-1pct"]["method"], "supervised_tuned")
+        self.assertEqual(by_job["demo-supervised-1pct"]["method"], "supervised")
         # Labels reach the student through its teacher.
         self.assertEqual(by_job["demo-distill"]["label_fraction"], 0.1)
         self.assertEqual(by_job["demo-distill"]["model"], "ResNet-18 w0.0625")

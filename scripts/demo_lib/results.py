@@ -30,8 +30,11 @@ def rows(jobs):
         fraction = spec["data"].get("label_fraction")
         if kind == "distill":  # labels reach the student through its teacher
             fraction = by_name[spec["teacher"]]["spec"]["data"].get("label_fraction")
+        method = METHOD[kind]
+        if kind == "supervised" and "-tuned-" in job["name"]:
+            method = "supervised_tuned"  # trained as a practitioner would (pipeline.py)
         out.append({
-            "method": METHOD[kind],
+            "method": method,
             "label_fraction": fraction,
             "model": model_name(spec["model"]),
             "top1": job["metrics"].get("top1") if job["state"] == "SUCCEEDED" else None,
@@ -40,7 +43,8 @@ def rows(jobs):
             "seed": spec["train"].get("seed"),
             "state": job["state"],
         })
-    order = {"supervised": 0, "linear_eval": 1, "simclrv2_finetune": 2, "simclrv2_distill": 3}
+    order = {"supervised": 0, "supervised_tuned": 1, "linear_eval": 2, "simclrv2_finetune": 3,
+             "simclrv2_distill": 4}
     out.sort(key=lambda r: (r["label_fraction"] or 0, order[r["method"]]))
     return out
 
