@@ -102,6 +102,50 @@ class DemoPipelineTest(unittest.TestCase):
             self.assertNotEqual(result.returncode, 0, args)
             self.assertIn(message, result.stderr, args)
 
+    def test_the_sweep_submits_three_widths_against_the_tuned_baseline(self):
+        with Cluster(workers=0) as c:
+            ids = c.submit(pipeline.sweep(7))
+            jobs = {j["name"]: j for j in c.get("jobs")}
+        self.assertEqual(len(ids), 5 * len(pipeline.SWEEP_WIDTHS))
+        pretrain_epochs = set()
+        for width in pipeline.SWEEP_WIDTHS:
+            pretrain = jobs[pipeline.sweep_name(width, "pretrain")]
+            self.assertEqual(pretrain["spec"]["model"]["width_multiplier"], width)
+            pretrain_epochs.add(pretrain["spec"]["train"]["epochs"])
+            for pct in (1, 10):
+                finetune = jobs[pipeline.sweep_name(width, "finetune-%dpct" % pct)]
+                supervised = jobs[pipeline.sweep_name(width, "supervised-tuned-%dpct" % pct)]
+                self.assertEqual(finetune["parent_id"], pretrain["id"])
+                self.assertEqual(supervised["spec"]["model"], pretrain["spec"]["model"])
+                self.assertEqual(supervised["spec"]["data"]["label_fraction"], pct / 100.0)
+                self.assertEqual(supervised["spec"]["optimizer"]["name"], "sgd")
+        # The same budget in epochs at every width.
+        self.assertEqual(len(pretrain_epochs), 1)
+
+        # The table by width, with the encoders' sizes from simclr-model.
+        finished = []
+        for name, job in jobs.items():
+            job = dict(job)
+            job["state"] = "SUCCEEDED"
+            job["metrics"] = {"top1": 0.80 if "finetune" in name else 0.75}
+            finished.append(job)
+        with tempfile.TemporaryDirectory(dir=os.environ.get("TEST_TMPDIR")) as tmp:
+            out = os.path.join(tmp, "sweep.json")
+            printed = subprocess.run(
+                [sys.executable, runfile("scripts/demo_lib/results.py"), out, "--describe",
+                 runfile("model/tools/simclr-model")],
+                input=json.dumps(finished), capture_output=True, text=True, check=True).stdout
+            with open(out) as f:
+                rows = json.load(f)["rows"]
+        self.assertEqual([(r["label_fraction"], r["width"]) for r in rows],
+                         [(f, w) for f in (0.01, 0.1) for w in pipeline.SWEEP_WIDTHS])
+        for r in rows:
+            self.assertAlmostEqual(r["gain"], 0.05)
+        params = [r["encoder_params"] for r in rows[:3]]
+        self.assertEqual(params, sorted(params))
+        self.assertEqual(params[1], 175688)  # w0.125, as docs/results.md counts it
+        self.assertIn("+5.00", printed)
+
     def test_results_rows_and_json(self):
         jobs = [dict(j) for j in self.jobs["default"]]
         top1 = {"demo-finetune-1pct": 0.7505, "demo-supervised-1pct": 0.6681,

@@ -1,7 +1,7 @@
 """Writes the demo's job file: the SimCLRv2 pipeline on Fashion-MNIST and the
 supervised baselines it is compared with, sized by mode.
 
-Usage: pipeline.py quick|default|full [SEED] [--memory N [--memory-momentum M]]
+Usage: pipeline.py quick|default|full|sweep [SEED] [--memory N [--memory-momentum M]]
                    [--validation N] > pipeline.yaml
 
 SEED (default 7) seeds every job: weight initialisation, the labelled
@@ -118,6 +118,44 @@ def pipeline(mode, seed=7, memory=0, validation=0, memory_momentum=None):
     return "---\n".join(docs)
 
 
+# The paper's headline finding, replayed (its Figure 1 and Table 1): the gain
+# of pretraining over supervised training on few labels grows with the
+# network. The same pipeline at three widths, the same budget in epochs, and
+# the tuned supervised baseline as the opponent at each width.
+SWEEP_WIDTHS = (0.0625, 0.125, 0.25)
+SWEEP = dict(pre_epochs=10, ft1_epochs=30, ft10_epochs=6, train_slice=0, test_slice=0)
+
+
+def sweep_name(width, part):
+    """Job names carry the width as a fraction: sweep-w1-8-pretrain is 1/8."""
+    return "sweep-w1-%d-%s" % (round(1 / width), part)
+
+
+def sweep(seed=7, validation=0):
+    m, v = SWEEP, validation
+    tuning = "{name: lars, base_lr: 0.05, lr_scaling: sqrt, weight_decay: 0, warmup_epochs: 0}"
+    docs = []
+    for width in SWEEP_WIDTHS:
+        model = "{depth: 18, width_multiplier: %g, proj_head_layers: 3, proj_dim: 64}" % width
+        pretrain = sweep_name(width, "pretrain")
+        docs.append(job(name=pretrain, kind="pretrain", world_size=2, priority=10, model=model,
+                        data=data(m, validation=v),
+                        optimizer="{name: lars, base_lr: 0.075, lr_scaling: sqrt, "
+                                  "weight_decay: 1.0e-6, warmup_epochs: 0.5}",
+                        train=train(512, m["pre_epochs"], seed, ", temperature: 0.2, "
+                                    "color_jitter_strength: 0.5, checkpoint_every_steps: 100")))
+        for pct, epochs in ((1, m["ft1_epochs"]), (10, m["ft10_epochs"])):
+            docs.append(job(name=sweep_name(width, "finetune-%dpct" % pct), kind="finetune",
+                            parent=pretrain, priority=5, data=data(m, pct / 100.0, v),
+                            finetune="{from_head_layer: 1}", optimizer=tuning,
+                            train=train(64, epochs, seed)))
+            docs.append(job(name=sweep_name(width, "supervised-tuned-%dpct" % pct),
+                            kind="supervised", priority=0, model=model,
+                            data=data(m, pct / 100.0, v), optimizer=TUNED_SUPERVISED,
+                            train=train(64, TUNED_EPOCHS[pct], seed)))
+    return "---\n".join(docs)
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="pipeline.py")
     parser.add_argument("mode")
@@ -126,12 +164,16 @@ def main(argv):
     parser.add_argument("--memory-momentum", type=float)
     parser.add_argument("--validation", default="0")
     args = parser.parse_args(argv[1:])
-    if args.mode not in MODES:
-        sys.exit("pipeline.py: mode: got %r, expected one of %s" % (args.mode, ", ".join(MODES)))
+    if args.mode not in MODES and args.mode != "sweep":
+        sys.exit("pipeline.py: mode: got %r, expected one of %s, sweep" %
+                 (args.mode, ", ".join(MODES)))
     for name, value in (("seed", args.seed), ("--memory", args.memory),
                         ("--validation", args.validation)):
         if not value.isdigit():
             sys.exit("pipeline.py: %s: got %r, expected a non-negative integer" % (name, value))
+    if args.mode == "sweep":
+        sys.stdout.write(sweep(int(args.seed), int(args.validation)))
+        return
     sys.stdout.write(pipeline(args.mode, int(args.seed), int(args.memory), int(args.validation),
                               args.memory_momentum))
 
