@@ -59,7 +59,7 @@ class CoordinatorMetrics::StateCollector final : public prometheus::Collectable 
                                         prometheus::MetricType::Gauge,
                                         {}};
     for (const JobKind& job_kind : AllJobKinds()) {
-    const char* kind = job_kind.name;
+      const char* kind = job_kind.name;
       for (v1::JobState state : kStates) {
         job_family.metric.push_back(Gauge({{"kind", kind}, {"state", v1::JobState_Name(state)}},
                                           jobs[{kind, state}]));
@@ -73,7 +73,7 @@ class CoordinatorMetrics::StateCollector final : public prometheus::Collectable 
         prometheus::MetricType::Gauge,
         {}};
     for (const JobKind& job_kind : AllJobKinds()) {
-    const char* kind = job_kind.name;
+      const char* kind = job_kind.name;
       queued_family.metric.push_back(Gauge({{"kind", kind}}, oldest_queued[kind]));
     }
     families.push_back(std::move(queued_family));

@@ -116,10 +116,17 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
       std::max<int64_t>(1, static_cast<int64_t>(std::ceil(spec.train().epochs() * steps_per_epoch)));
   if (spec.train().max_steps() > 0) total_steps = std::min(total_steps, spec.train().max_steps());
 
-  // Network, and where it starts from.
-  ASSIGN_OR_RETURN(model::SimclrModel net,
-                   model::MakeSimclrModel(ModelOptionsFor(spec.model(), spec, train->channels(),
-                                                          image_size, train->num_classes())));
+  // Network, and where it starts from. (A memory of negatives needs a second
+  // one of the same architecture: its key network.)
+  auto job_network = [&]() -> absl::StatusOr<model::SimclrModel> {
+    ASSIGN_OR_RETURN(model::SimclrModel network,
+                     model::MakeSimclrModel(ModelOptionsFor(spec.model(), spec, train->channels(),
+                                                            image_size, train->num_classes())));
+    network->to(device);
+    if (bf16) UseChannelsLast(*network);
+    return network;
+  };
+  ASSIGN_OR_RETURN(model::SimclrModel net, job_network());
   if (kind->dependency == Dependency::kParent) {
     if (task.parent_checkpoint().empty()) {
       return absl::FailedPreconditionError("the parent job left no checkpoint to start from");
@@ -136,8 +143,6 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
     teacher->to(device);
     if (bf16) UseChannelsLast(*teacher);
   }
-  net->to(device);
-  if (bf16) UseChannelsLast(*net);
 
   // The gang.
   c10::intrusive_ptr<c10d::ProcessGroup> group;
@@ -192,12 +197,7 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
       memory.size = spec.train().memory_size();
       memory.momentum = spec.train().memory_momentum();
       if (memory.size > 0) {
-        ASSIGN_OR_RETURN(memory.key,
-                         model::MakeSimclrModel(ModelOptionsFor(spec.model(), spec,
-                                                                train->channels(), image_size,
-                                                                train->num_classes())));
-        memory.key->to(device);
-        if (bf16) UseChannelsLast(*memory.key);
+        ASSIGN_OR_RETURN(memory.key, job_network());
         if (group) model::SetBatchNormProcessGroup(*memory.key, group.get());
       }
       ASSIGN_OR_RETURN(objective, MakePretrainObjective(net, spec.train().temperature(),
