@@ -31,11 +31,10 @@ Connection Layer(const Connection& low, const Connection& high) {
                     pick(low.ca, high.ca), pick(low.cert, high.cert), pick(low.key, high.key)};
 }
 
-Connection ResolveConnection(const Connection& flags, const Connection& environment,
-                             const Connection& context) {
+Connection ResolveConnection(const Connection& flags, const Connection& context) {
   Connection fallback;
   fallback.coordinator = "localhost:50051";
-  return Layer(Layer(Layer(fallback, context), environment), flags);
+  return Layer(Layer(fallback, context), flags);
 }
 
 std::string DefaultConfigPath() {

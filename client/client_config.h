@@ -34,10 +34,10 @@ struct Connection {
 // `high`'s fields where set, else `low`'s.
 Connection Layer(const Connection& low, const Connection& high);
 
-// Where to connect: `flags` over `environment` over the config's `context`
-// over the default address (localhost:50051).
-Connection ResolveConnection(const Connection& flags, const Connection& environment,
-                             const Connection& context);
+// Where to connect: `flags` (or their environment variables, which the
+// command line reads) over the config's `context` over the default address
+// (localhost:50051).
+Connection ResolveConnection(const Connection& flags, const Connection& context);
 
 // $SIMCLR_CONFIG, else $HOME/.config/simclr/config.yaml ("" without HOME).
 std::string DefaultConfigPath();

@@ -43,15 +43,14 @@ TEST(ClientConfigTest, TheCurrentContextOrANamedOne) {
   EXPECT_EQ(LoadContext(path, "local")->token_file, "");
 }
 
-TEST(ClientConfigTest, FlagsBeatTheEnvironmentWhichBeatsTheContext) {
+TEST(ClientConfigTest, FlagsBeatTheContextWhichBeatsTheDefault) {
   Connection context{"ctx:1", "ctx.token", "ctx-ca.pem", "", ""};
-  Connection env{"env:2", "", "", "", ""};
-  Connection flags{"", "", "flag-ca.pem", "", ""};
-  const Connection c = ResolveConnection(flags, env, context);
-  EXPECT_EQ(c.coordinator, "env:2");
+  Connection flags{"flag:2", "", "flag-ca.pem", "", ""};
+  const Connection c = ResolveConnection(flags, context);
+  EXPECT_EQ(c.coordinator, "flag:2");
   EXPECT_EQ(c.token_file, "ctx.token");
   EXPECT_EQ(c.ca, "flag-ca.pem");
-  EXPECT_EQ(ResolveConnection({}, {}, {}).coordinator, "localhost:50051");
+  EXPECT_EQ(ResolveConnection({}, {}).coordinator, "localhost:50051");
 }
 
 TEST(ClientConfigTest, NoFileIsNoContextUnlessOneWasNamed) {

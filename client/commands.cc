@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -10,8 +11,11 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "client/describe.h"
 #include "client/progress_bar.h"
 #include "client/spec_file.h"
@@ -140,30 +144,111 @@ int SubmitText(const CommandContext& ctx, absl::string_view source,
   return kExitOk;
 }
 
-int GetJobs(const CommandContext& ctx, OutputFormat format) {
-  v1::ListJobsResponse response;
+namespace {
+
+// One page of the query, after `page_token`.
+grpc::Status ListPage(const CommandContext& ctx, const JobQuery& query,
+                      const std::string& page_token, v1::ListJobsResponse* page) {
+  v1::ListJobsRequest request;
+  for (v1::JobState state : query.states) request.add_states(state);
+  request.set_label_selector(query.label_selector);
+  request.set_page_size(query.page_size);
+  request.set_page_token(page_token);
   grpc::ClientContext rpc;
   SetDeadline(ctx, &rpc);
-  grpc::Status status =
-      ctx.stub->ListJobs(&rpc, v1::ListJobsRequest(), &response);
+  return ctx.stub->ListJobs(&rpc, request, page);
+}
+
+// Every page of the query (at most query.limit jobs) as one response.
+grpc::Status ListAll(const CommandContext& ctx, const JobQuery& query,
+                     v1::ListJobsResponse* all) {
+  std::string token;
+  do {
+    v1::ListJobsResponse page;
+    grpc::Status status = ListPage(ctx, query, token, &page);
+    if (!status.ok()) return status;
+    for (v1::Job& job : *page.mutable_jobs()) {
+      if (query.limit > 0 && all->jobs_size() == query.limit) {
+        all->set_next_page_token(page.next_page_token());
+        return grpc::Status::OK;
+      }
+      *all->add_jobs() = std::move(job);
+    }
+    token = page.next_page_token();
+  } while (!token.empty());
+  return grpc::Status::OK;
+}
+
+// Blocks for `duration` on ctx.clock (a FakeClock in tests).
+void Pause(const CommandContext& ctx, absl::Duration duration) {
+  static const bool kNever = false;
+  absl::Mutex mu;
+  absl::MutexLock lock(&mu);
+  ctx.clock->AwaitFor(mu, absl::Condition(&kNever), duration);
+}
+
+}  // namespace
+
+int GetJobs(const CommandContext& ctx, const JobQuery& query, OutputFormat format) {
+  v1::ListJobsResponse jobs;
+  grpc::Status status = ListAll(ctx, query, &jobs);
   if (!status.ok()) return ReportRpcError(ctx, "get jobs", status);
-  std::vector<v1::Job> jobs(response.jobs().begin(), response.jobs().end());
   *ctx.out << FormatJobs(jobs, format, ctx.clock->Now());
   return kExitOk;
 }
 
-int GetJob(const CommandContext& ctx, const std::string& job,
-           OutputFormat format) {
+int WatchJobs(const CommandContext& ctx, const JobQuery& query, OutputFormat format,
+              absl::Duration interval, int polls) {
+  std::map<std::string, std::string> shown;  // job id -> what its printed row showed
+  for (int round = 0; polls == 0 || round < polls; ++round) {
+    if (round > 0) Pause(ctx, interval);
+    v1::ListJobsResponse jobs;
+    grpc::Status status = ListAll(ctx, query, &jobs);
+    if (!status.ok()) return ReportRpcError(ctx, "get jobs --watch", status);
+    const std::string table = FormatJobs(jobs, format, ctx.clock->Now());
+    // Rows line up under the first header; later rows print when they change.
+    std::vector<std::string> lines = absl::StrSplit(table, '\n', absl::SkipEmpty());
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (i == 0) {
+        if (round == 0) *ctx.out << lines[0] << "\n";
+        continue;
+      }
+      // The age column changes every second: what changed is compared.
+      const v1::Job& job = jobs.jobs(static_cast<int>(i - 1));
+      const std::string key = absl::StrCat(JobStateName(job.state()), " ", job.progress().step(),
+                                           " ", job.attempts(), " ", job.reason());
+      auto [it, inserted] = shown.emplace(job.id(), key);
+      if (inserted || it->second != key) {
+        it->second = key;
+        *ctx.out << lines[i] << "\n";
+      }
+    }
+    ctx.out->flush();
+  }
+  return kExitOk;
+}
+
+int GetJob(const CommandContext& ctx, const std::string& job, OutputFormat format) {
   v1::GetJobRequest request;
   request.set_job(job);
   v1::Job response;
   grpc::ClientContext rpc;
   SetDeadline(ctx, &rpc);
   grpc::Status status = ctx.stub->GetJob(&rpc, request, &response);
-  if (!status.ok()) {
-    return ReportRpcError(ctx, absl::StrCat("get job ", job), status);
-  }
+  if (!status.ok()) return ReportRpcError(ctx, absl::StrCat("get job ", job), status);
   *ctx.out << FormatJob(response, format, ctx.clock->Now());
+  return kExitOk;
+}
+
+int GetJobMetrics(const CommandContext& ctx, const std::string& job, OutputFormat format) {
+  v1::GetJobMetricsRequest request;
+  request.set_job(job);
+  v1::JobMetrics response;
+  grpc::ClientContext rpc;
+  SetDeadline(ctx, &rpc);
+  grpc::Status status = ctx.stub->GetJobMetrics(&rpc, request, &response);
+  if (!status.ok()) return ReportRpcError(ctx, absl::StrCat("get job ", job, " --metrics"), status);
+  *ctx.out << FormatJobMetrics(response, format);
   return kExitOk;
 }
 
@@ -191,12 +276,9 @@ int GetWorkers(const CommandContext& ctx, OutputFormat format) {
   v1::ListWorkersResponse response;
   grpc::ClientContext rpc;
   SetDeadline(ctx, &rpc);
-  grpc::Status status =
-      ctx.stub->ListWorkers(&rpc, v1::ListWorkersRequest(), &response);
+  grpc::Status status = ctx.stub->ListWorkers(&rpc, v1::ListWorkersRequest(), &response);
   if (!status.ok()) return ReportRpcError(ctx, "get workers", status);
-  std::vector<v1::Worker> workers(response.workers().begin(),
-                                  response.workers().end());
-  *ctx.out << FormatWorkers(workers, format, ctx.clock->Now());
+  *ctx.out << FormatWorkers(response, format, ctx.clock->Now());
   return kExitOk;
 }
 
@@ -268,6 +350,106 @@ int Watch(const CommandContext& ctx, const std::string& job) {
   }
   *ctx.out << summary << "\n";
   return last.state() == v1::SUCCEEDED ? kExitOk : kExitFailed;
+}
+
+int Logs(const CommandContext& ctx, const std::string& job, int rank, int attempt,
+         bool follow) {
+  v1::GetJobLogsRequest request;
+  request.set_job(job);
+  request.set_rank(rank);
+  request.set_attempt(attempt);
+  request.set_follow(follow);
+  grpc::ClientContext rpc;  // no deadline when following: a job may run for days
+  if (follow) {
+    Authorize(ctx, &rpc);
+  } else {
+    SetDeadline(ctx, &rpc);
+  }
+  std::unique_ptr<grpc::ClientReaderInterface<v1::LogChunk>> reader =
+      ctx.stub->GetJobLogs(&rpc, request);
+  v1::LogChunk chunk;
+  int shown_attempt = 0;
+  while (reader->Read(&chunk)) {
+    if (shown_attempt != 0 && chunk.attempt() != shown_attempt) {
+      *ctx.out << "==> attempt " << chunk.attempt() << " <==\n";
+    }
+    shown_attempt = chunk.attempt();
+    *ctx.out << chunk.data() << std::flush;
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return ReportRpcError(ctx, absl::StrCat("logs ", job), status);
+  return kExitOk;
+}
+
+int Delete(const CommandContext& ctx, const std::string& job, bool cancel,
+           absl::Duration stop_timeout) {
+  v1::DeleteJobRequest request;
+  request.set_job(job);
+  request.set_cancel(cancel);
+  const absl::Time give_up = ctx.clock->Now() + stop_timeout;
+  while (true) {
+    v1::DeleteJobResponse response;
+    grpc::ClientContext rpc;
+    SetDeadline(ctx, &rpc);
+    grpc::Status status = ctx.stub->DeleteJob(&rpc, request, &response);
+    if (status.ok()) break;
+    // A cancelled gang takes a heartbeat or two to stop: wait for it.
+    const bool stopping = cancel && status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+                          absl::StrContains(status.error_message(), "still runs");
+    if (!stopping || ctx.clock->Now() >= give_up) {
+      return ReportRpcError(ctx, absl::StrCat("delete ", job), status);
+    }
+    Pause(ctx, absl::Seconds(1));
+  }
+  *ctx.out << "job " << job << " deleted\n";
+  return kExitOk;
+}
+
+int Retry(const CommandContext& ctx, const std::string& job) {
+  v1::GetJobRequest get;
+  get.set_job(job);
+  v1::Job found;
+  {
+    grpc::ClientContext rpc;
+    SetDeadline(ctx, &rpc);
+    grpc::Status status = ctx.stub->GetJob(&rpc, get, &found);
+    if (!status.ok()) return ReportRpcError(ctx, absl::StrCat("retry ", job), status);
+  }
+  if (!found.has_submitted_spec()) {
+    *ctx.err << "error: retry " << job << ": job " << found.id()
+             << " was stored without its submitted spec (by an older coordinator); "
+                "expected a job submitted to this version, or submit its file again\n";
+    return kExitUsage;
+  }
+  v1::JobSpec spec = found.submitted_spec();
+  // The first free "<name>-retry-<n>", the name cut to keep 63 characters.
+  const std::string base = spec.name().empty() ? found.id() : spec.name();
+  for (int n = 1;; ++n) {
+    const std::string suffix = absl::StrCat("-retry-", n);
+    std::string name = base.substr(0, 63 - suffix.size());
+    while (!name.empty() && name.back() == '-') name.pop_back();
+    name += suffix;
+    v1::GetJobRequest probe;
+    probe.set_job(name);
+    v1::Job existing;
+    grpc::ClientContext rpc;
+    SetDeadline(ctx, &rpc);
+    grpc::Status status = ctx.stub->GetJob(&rpc, probe, &existing);
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      spec.set_name(name);
+      break;
+    }
+    if (!status.ok()) return ReportRpcError(ctx, absl::StrCat("retry ", job), status);
+  }
+  v1::SubmitJobsRequest request;
+  *request.add_specs() = spec;
+  v1::SubmitJobsResponse response;
+  grpc::ClientContext rpc;
+  SetDeadline(ctx, &rpc);
+  grpc::Status status = ctx.stub->SubmitJobs(&rpc, request, &response);
+  if (!status.ok()) return ReportRpcError(ctx, absl::StrCat("retry ", job), status);
+  for (const std::string& id : response.job_ids()) *ctx.out << id << " " << spec.name() << "\n";
+  return kExitOk;
 }
 
 }  // namespace simclr::client

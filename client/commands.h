@@ -14,10 +14,11 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "client/job_view.h"
+#include "client/output.h"
 #include "common/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/simclr/v1/coordinator.grpc.pb.h"
@@ -64,20 +65,48 @@ int SubmitFile(const CommandContext& ctx, const std::string& path,
 int SubmitText(const CommandContext& ctx, absl::string_view source,
                absl::string_view yaml_text);
 
-int GetJobs(const CommandContext& ctx, OutputFormat format);
-int GetJob(const CommandContext& ctx, const std::string& job,
-           OutputFormat format);
+// Which jobs `get jobs` lists.
+struct JobQuery {
+  std::vector<v1::JobState> states;  // empty: all
+  std::string label_selector;        // "key=value,..."; "" = any
+  int limit = 0;                     // 0: every job, page after page
+  int page_size = 0;                 // per request; 0: the coordinator's default
+};
+
+// Lists the jobs page by page (ListJobs' page_token) and prints them.
+int GetJobs(const CommandContext& ctx, const JobQuery& query, OutputFormat format);
+// get jobs --watch: the table, then every row that changes, as the jobs are
+// polled every `interval`; `polls` rounds (0: until interrupted).
+int WatchJobs(const CommandContext& ctx, const JobQuery& query, OutputFormat format,
+              absl::Duration interval, int polls = 0);
+int GetJob(const CommandContext& ctx, const std::string& job, OutputFormat format);
+// get job --metrics: the training curve, a table of steps (or the JobMetrics
+// message as JSON or YAML).
+int GetJobMetrics(const CommandContext& ctx, const std::string& job, OutputFormat format);
 int GetWorkers(const CommandContext& ctx, OutputFormat format);
 
-// Requests cancellation; prints the job's id, name and state.
 // Prints the job and its events (client/describe.h).
 int Describe(const CommandContext& ctx, const std::string& job);
 
+// Requests cancellation; prints the job's id, name and state.
 int Cancel(const CommandContext& ctx, const std::string& job);
 
 // Follows the job until the coordinator ends the stream after a final state;
 // prints the final state and reason. 0 on SUCCEEDED, 1 otherwise.
 int Watch(const CommandContext& ctx, const std::string& job);
+
+// Writes a trainer's log to ctx.out as the coordinator streams it; with
+// `follow`, until the job ends, marking where a later attempt's log begins.
+int Logs(const CommandContext& ctx, const std::string& job, int rank, int attempt, bool follow);
+
+// Deletes the job and its artifacts. With `cancel`, cancels it first and
+// retries the deletion while its gang stops (up to `stop_timeout`).
+int Delete(const CommandContext& ctx, const std::string& job, bool cancel,
+           absl::Duration stop_timeout = absl::Seconds(60));
+
+// Submits the job's spec as submitted again, named "<name>-retry-<n>" with
+// the first n whose name no job has; prints the new job's id.
+int Retry(const CommandContext& ctx, const std::string& job);
 
 }  // namespace simclr::client
 

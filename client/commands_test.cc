@@ -1,9 +1,12 @@
 // The verbs against an in-process JobService with canned answers.
 #include "client/commands.h"
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -64,9 +67,56 @@ class FakeJobService final : public v1::JobService::Service {
                         "no job with id or name \"" + request->job() + "\"");
   }
 
-  grpc::Status ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
+  // Pages as the coordinator does: page_token is the index to start at.
+  grpc::Status ListJobs(grpc::ServerContext*, const v1::ListJobsRequest* request,
                         v1::ListJobsResponse* response) override {
-    for (const v1::Job& job : jobs_) *response->add_jobs() = job;
+    {
+      absl::MutexLock lock(&mu_);
+      list_requests_.push_back(*request);
+    }
+    const size_t page_size = request->page_size() > 0 ? request->page_size() : 1000;
+    size_t i = request->page_token().empty() ? 0 : std::stoul(request->page_token());
+    for (; i < jobs_.size() && response->jobs_size() < static_cast<int>(page_size); ++i) {
+      *response->add_jobs() = jobs_[i];
+    }
+    if (i < jobs_.size()) response->set_next_page_token(std::to_string(i));
+    return grpc::Status::OK;
+  }
+
+  // Refuses the first `stopping_refusals` deletions as a gang that still
+  // stops would.
+  grpc::Status DeleteJob(grpc::ServerContext*, const v1::DeleteJobRequest* request,
+                         v1::DeleteJobResponse*) override {
+    absl::MutexLock lock(&mu_);
+    deleted_.push_back(*request);
+    if (stopping_refusals_ > 0) {
+      --stopping_refusals_;
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "job j-000001 cannot be deleted: worker w-1 still runs its rank 0");
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetJobLogs(grpc::ServerContext*, const v1::GetJobLogsRequest* request,
+                          grpc::ServerWriter<v1::LogChunk>* writer) override {
+    if (request->job() != "fmnist-pretrain") return grpc::Status(grpc::StatusCode::NOT_FOUND, "no");
+    for (const auto& [attempt, text] : std::vector<std::pair<int, std::string>>{
+             {1, "step 1\n"}, {1, "step 2\n"}, {2, "resumed at step 2\n"}}) {
+      if (!request->follow() && attempt == 2) break;
+      v1::LogChunk chunk;
+      chunk.set_attempt(attempt);
+      chunk.set_data(text);
+      writer->Write(chunk);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetJobMetrics(grpc::ServerContext*, const v1::GetJobMetricsRequest*,
+                             v1::JobMetrics* response) override {
+    v1::StepMetrics* point = response->add_steps();
+    point->set_step(1);
+    point->set_epoch(0.25);
+    (*point->mutable_values())["loss"] = 4.5;
     return grpc::Status::OK;
   }
 
@@ -104,6 +154,18 @@ class FakeJobService final : public v1::JobService::Service {
     absl::MutexLock lock(&mu_);
     return submitted_;
   }
+  std::vector<v1::ListJobsRequest> list_requests() {
+    absl::MutexLock lock(&mu_);
+    return list_requests_;
+  }
+  std::vector<v1::DeleteJobRequest> deleted() {
+    absl::MutexLock lock(&mu_);
+    return deleted_;
+  }
+  void set_stopping_refusals(int n) {
+    absl::MutexLock lock(&mu_);
+    stopping_refusals_ = n;
+  }
 
   // Set before the server starts; read-only afterwards.
   std::vector<v1::Job> jobs_;
@@ -112,6 +174,9 @@ class FakeJobService final : public v1::JobService::Service {
  private:
   absl::Mutex mu_;
   std::vector<v1::SubmitJobsRequest> submitted_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::ListJobsRequest> list_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::DeleteJobRequest> deleted_ ABSL_GUARDED_BY(mu_);
+  int stopping_refusals_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 class CommandsTest : public ::testing::Test {
@@ -207,25 +272,119 @@ TEST_F(CommandsTest, SpecRejectedByCoordinatorExits2WithItsMessage) {
   EXPECT_EQ(out_.str(), "");
 }
 
-TEST_F(CommandsTest, GetJobsPrintsATable) {
+TEST_F(CommandsTest, GetJobsPrintsATableWithWhyJobsWait) {
+  service_.jobs_[1].set_reason("waiting for fmnist-pretrain (j-000001) to succeed");
   Start();
-  EXPECT_EQ(GetJobs(ctx_, OutputFormat::kTable), kExitOk);
+  EXPECT_EQ(GetJobs(ctx_, {}, OutputFormat::kTable), kExitOk);
   EXPECT_EQ(out_.str(),
-            "ID         NAME                   KIND       STATE     PROGRESS    "
-            "AGE\n"
-            "j-000001   fmnist-pretrain        pretrain   RUNNING   4/8 (50%)   "
-            "30s\n"
-            "j-000002   fmnist-finetune-1pct   pretrain   PENDING   -           "
-            "30s\n");
+            "ID         NAME                   KIND       STATE     PROGRESS    AGE   REASON\n"
+            "j-000001   fmnist-pretrain        pretrain   RUNNING   4/8 (50%)   30s   -\n"
+            "j-000002   fmnist-finetune-1pct   pretrain   PENDING   -           30s   "
+            "waiting for fmnist-pretrain (j-000001) to succeed\n");
+}
+
+TEST_F(CommandsTest, GetJobsFollowsEveryPageAndSendsTheFilters) {
+  for (int i = 3; i <= 5; ++i) {
+    service_.jobs_.push_back(MakeJob("j-00000" + std::to_string(i), "x" + std::to_string(i),
+                                     v1::QUEUED));
+  }
+  Start();
+  JobQuery query;
+  query.states = {v1::QUEUED, v1::RUNNING};
+  query.label_selector = "team=vision";
+  query.page_size = 2;
+  EXPECT_EQ(GetJobs(ctx_, query, OutputFormat::kName), kExitOk);
+  EXPECT_EQ(out_.str(), "fmnist-pretrain\nfmnist-finetune-1pct\nx3\nx4\nx5\n");
+  const std::vector<v1::ListJobsRequest> sent = service_.list_requests();
+  ASSERT_EQ(sent.size(), 3u);  // 2 + 2 + 1
+  EXPECT_EQ(sent[0].page_token(), "");
+  EXPECT_EQ(sent[1].page_token(), "2");
+  EXPECT_EQ(sent[2].page_token(), "4");
+  EXPECT_EQ(sent[2].label_selector(), "team=vision");
+  ASSERT_EQ(sent[2].states_size(), 2);
+  EXPECT_EQ(sent[2].states(0), v1::QUEUED);
+
+  out_.str("");
+  query.limit = 3;
+  EXPECT_EQ(GetJobs(ctx_, query, OutputFormat::kName), kExitOk);
+  EXPECT_EQ(out_.str(), "fmnist-pretrain\nfmnist-finetune-1pct\nx3\n");
+}
+
+TEST_F(CommandsTest, WatchJobsPrintsTheTableOnceThenOnlyChanges) {
+  Start();
+  EXPECT_EQ(WatchJobs(ctx_, {}, OutputFormat::kTable, absl::ZeroDuration(), 2), kExitOk);
+  // Nothing changed between the two polls: the header and two rows, once.
+  const std::string out = out_.str();
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 3) << out;
 }
 
 TEST_F(CommandsTest, GetJobByNameAsJson) {
   Start();
-  EXPECT_EQ(GetJob(ctx_, "fmnist-finetune-1pct", OutputFormat::kJson),
-            kExitOk);
+  EXPECT_EQ(GetJob(ctx_, "fmnist-finetune-1pct", OutputFormat::kJson), kExitOk);
   EXPECT_THAT(out_.str(), HasSubstr("\"id\": \"j-000002\",\n"));
   EXPECT_THAT(out_.str(), HasSubstr("\"state\": \"PENDING\",\n"));
   EXPECT_EQ(out_.str().front(), '{');
+}
+
+TEST_F(CommandsTest, GetJobMetricsPrintsTheCurve) {
+  Start();
+  EXPECT_EQ(GetJobMetrics(ctx_, "fmnist-pretrain", OutputFormat::kTable), kExitOk);
+  EXPECT_EQ(out_.str(), "STEP   EPOCH   LOSS\n1      0.250   4.5\n");
+}
+
+TEST_F(CommandsTest, LogsPrintsTheChunksAndMarksALaterAttempt) {
+  Start();
+  EXPECT_EQ(Logs(ctx_, "fmnist-pretrain", 0, 0, /*follow=*/true), kExitOk);
+  EXPECT_EQ(out_.str(), "step 1\nstep 2\n==> attempt 2 <==\nresumed at step 2\n");
+  out_.str("");
+  EXPECT_EQ(Logs(ctx_, "fmnist-pretrain", 0, 0, /*follow=*/false), kExitOk);
+  EXPECT_EQ(out_.str(), "step 1\nstep 2\n");
+  EXPECT_EQ(Logs(ctx_, "nope", 0, 0, false), kExitFailed);
+}
+
+TEST_F(CommandsTest, DeleteWithCancelWaitsForTheGangToStop) {
+  service_.set_stopping_refusals(2);
+  Start();
+  // Time passes while Delete waits between its tries.
+  std::atomic<bool> done{false};
+  std::thread ticker([&] {
+    while (!done) {
+      clock_.Advance(absl::Seconds(1));
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  });
+  const int code = Delete(ctx_, "fmnist-pretrain", /*cancel=*/true, absl::Hours(1));
+  done = true;
+  ticker.join();
+  EXPECT_EQ(code, kExitOk);
+  EXPECT_EQ(out_.str(), "job fmnist-pretrain deleted\n");
+  ASSERT_EQ(service_.deleted().size(), 3u);
+  EXPECT_TRUE(service_.deleted()[0].cancel());
+}
+
+TEST_F(CommandsTest, DeleteWithoutCancelReportsTheRefusal) {
+  service_.set_stopping_refusals(1);
+  Start();
+  EXPECT_EQ(Delete(ctx_, "fmnist-pretrain", /*cancel=*/false), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("still runs its rank 0"));
+  EXPECT_EQ(service_.deleted().size(), 1u);
+}
+
+TEST_F(CommandsTest, RetrySubmitsTheSpecAsSubmittedUnderAFreeName) {
+  v1::Job failed = MakeJob("j-000003", "fmnist-finetune", v1::FAILED);
+  failed.mutable_submitted_spec()->set_name("fmnist-finetune");
+  failed.mutable_submitted_spec()->set_kind("finetune");
+  failed.mutable_submitted_spec()->set_parent("fmnist-pretrain");
+  service_.jobs_.push_back(failed);
+  service_.jobs_.push_back(MakeJob("j-000004", "fmnist-finetune-retry-1", v1::FAILED));
+  Start();
+  EXPECT_EQ(Retry(ctx_, "fmnist-finetune"), kExitOk);
+  EXPECT_EQ(out_.str(), "j-000001 fmnist-finetune-retry-2\n");
+  ASSERT_EQ(service_.submitted().size(), 1u);
+  const v1::JobSpec sent = service_.submitted()[0].specs(0);
+  EXPECT_EQ(sent.name(), "fmnist-finetune-retry-2");
+  EXPECT_EQ(sent.parent(), "fmnist-pretrain");
+  EXPECT_FALSE(sent.has_model());  // as submitted: no defaults filled in
 }
 
 TEST_F(CommandsTest, GetUnknownJobExits1) {
@@ -240,10 +399,9 @@ TEST_F(CommandsTest, GetUnknownJobExits1) {
 TEST_F(CommandsTest, GetWorkersAsYaml) {
   Start();
   EXPECT_EQ(GetWorkers(ctx_, OutputFormat::kYaml), kExitOk);
-  EXPECT_THAT(out_.str(), HasSubstr("- id: w-1\n"));
-  EXPECT_THAT(out_.str(), HasSubstr("  state: IDLE\n"));
-  EXPECT_THAT(out_.str(),
-              HasSubstr("  last_heartbeat: 2025-12-31T23:59:58Z\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("workers:\n  - id: w-1\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("    state: IDLE\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("    last_heartbeat: 2025-12-31T23:59:58Z\n"));
 }
 
 TEST_F(CommandsTest, CancelPrintsTheNewState) {
@@ -304,7 +462,7 @@ TEST(CommandsUnreachableTest, UnreachableCoordinatorExits3NamingTheAddress) {
   ctx.coordinator = address;
   ctx.out = &out;
   ctx.err = &err;
-  EXPECT_EQ(GetJobs(ctx, OutputFormat::kTable), kExitUnavailable);
+  EXPECT_EQ(GetJobs(ctx, {}, OutputFormat::kTable), kExitUnavailable);
   EXPECT_THAT(err.str(), HasSubstr("cannot reach the coordinator at "
                                    "127.0.0.1:1"));
   EXPECT_EQ(out.str(), "");

@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "client/job_view.h"
-#include "client/view.h"
+#include "client/output.h"
+#include "model/checkpoint/checkpoint_files.h"
 #include "common/time_util.h"
 
 namespace simclr::client {
@@ -96,6 +96,10 @@ std::string FormatDescription(const v1::Job& job, const std::vector<v1::JobEvent
   line("State:         ", JobStateName(job.state()));
   line("Reason:        ", job.reason());
   line("Submitted by:  ", job.submitted_by());
+  std::vector<std::string> labels;
+  for (const auto& [key, value] : job.spec().labels()) labels.push_back(absl::StrCat(key, "=", value));
+  std::sort(labels.begin(), labels.end());
+  line("Labels:        ", absl::StrJoin(labels, ","));
   line("Created:       ", TimeText(job.created_at(), now));
   line("Attempts:      ", absl::StrCat(job.attempts(), " (restarts spent: ", job.restarts(),
                                        " of ", job.spec().max_restarts(), ")"));
@@ -109,6 +113,12 @@ std::string FormatDescription(const v1::Job& job, const std::vector<v1::JobEvent
                               : "");
   line("Checkpoint:    ", job.checkpoint());
   line("Artifacts:     ", job.artifact_dir());
+  // NOTE [export format] in model/checkpoint/export.h.
+  if (job.state() == v1::SUCCEEDED && job.attempts() > 0 && job.spec().model().sk_ratio() == 0) {
+    line("Model:         ",
+         absl::StrCat(model::AttemptDirectory(job.artifact_dir(), job.attempts()), "/",
+                      model::kExportFileName, " (for torch.load)"));
+  }
   if (!job.metrics().empty()) {
     absl::StrAppend(&out, "Metrics:\n");
     std::vector<std::pair<std::string, double>> metrics(job.metrics().begin(),
@@ -116,7 +126,8 @@ std::string FormatDescription(const v1::Job& job, const std::vector<v1::JobEvent
     std::sort(metrics.begin(), metrics.end());
     for (const auto& [name, value] : metrics) absl::StrAppend(&out, "  ", name, ": ", value, "\n");
   }
-  absl::StrAppend(&out, "Spec:\n", Indent(FormatYaml(MessageView(job.spec())), "  "));
+  const v1::JobSpec& spec = job.has_submitted_spec() ? job.submitted_spec() : job.spec();
+  absl::StrAppend(&out, "Spec:\n", Indent(ToYaml(spec, /*defaults=*/false), "  "));
   absl::StrAppend(&out, "Events:\n");
   if (events.empty()) {
     absl::StrAppend(&out, "  (none recorded)\n");

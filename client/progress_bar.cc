@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "client/job_view.h"
+#include "client/output.h"
 
 namespace simclr::client {
 namespace {
@@ -102,6 +102,8 @@ std::string ProgressBar::Render(int width) const {
     std::optional<absl::Duration> eta = Eta();
     fields.push_back({absl::StrCat("ETA ", eta ? FormatEta(*eta) : "-"), 4});
   }
+  // Why a job waits: "waiting for 4 cpu workers; 2 registered".
+  if (IsWaiting() && !job_.reason().empty()) fields.push_back({job_.reason(), 5});
 
   // Printed length: the non-empty fields joined by single spaces.
   auto length = [&fields]() {
@@ -137,6 +139,10 @@ std::string ProgressBar::Render(int width) const {
   return line;
 }
 
+bool ProgressBar::IsWaiting() const {
+  return job_.state() == v1::PENDING || job_.state() == v1::QUEUED;
+}
+
 std::string ProgressBar::PlainLine() const {
   const int64_t step = job_.progress().step();
   const int64_t total = job_.progress().total_steps();
@@ -158,6 +164,7 @@ std::string ProgressBar::PlainLine() const {
   if (std::optional<absl::Duration> eta = Eta()) {
     absl::StrAppend(&line, " ETA ", FormatEta(*eta));
   }
+  if (IsWaiting() && !job_.reason().empty()) absl::StrAppend(&line, ": ", job_.reason());
   return line;
 }
 

@@ -14,6 +14,7 @@ namespace simclr::client {
 
 // Renders Job snapshots of one job as a status line, e.g.
 //   fmnist-pretrain RUNNING [######......] 4/8 50% loss 4.2500 512 img/s ETA 0:12
+// A job that waits (PENDING, QUEUED) says why, from its reason.
 // The ETA comes from the step rate observed between snapshots (the clock's
 // time at each Observe), falling back to the images_per_second metric and
 // the batch size before two distinct steps have been seen. A restart (the
@@ -45,6 +46,8 @@ class ProgressBar {
   const v1::Job& job() const { return job_; }
 
  private:
+  bool IsWaiting() const;
+
   const Clock& clock_;
   v1::Job job_;
   bool observed_ = false;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "client/cli_args.h"
+#include "client/command_line.h"
 #include "client/client_config.h"
 #include "client/commands.h"
 #include "common/tls_credentials.h"
@@ -42,23 +42,19 @@ int main(int argc, char** argv) {
               << "\nRun 'simclrctl --help' for usage.\n";
     return client::kExitUsage;
   }
-  if (inv->verb == Invocation::Verb::kHelp) {
-    std::cout << inv->help_text;
+  if (inv->verb == Invocation::Verb::kPrint) {
+    std::cout << inv->text;
     return client::kExitOk;
   }
 
-  // Flags, then the environment, then the config file's context.
+  // Flags (or their environment variables), then the config file's context.
   absl::StatusOr<client::Connection> context =
       client::LoadContext(client::DefaultConfigPath(), inv->context);
   if (!context.ok()) {
     std::cerr << "error: " << context.status().message() << "\n";
     return client::kExitUsage;
   }
-  client::Connection environment;
-  if (const char* v = std::getenv("SIMCLR_COORDINATOR")) environment.coordinator = v;
-  if (const char* v = std::getenv("SIMCLR_TOKEN_FILE")) environment.token_file = v;
-  const client::Connection connection =
-      client::ResolveConnection(inv->connection, environment, *context);
+  const client::Connection connection = client::ResolveConnection(inv->connection, *context);
 
   auto credentials = simclr::MakeChannelCredentials(
       {connection.ca, connection.cert, connection.key}, "--");
@@ -83,12 +79,15 @@ int main(int argc, char** argv) {
   ctx.interactive = isatty(STDOUT_FILENO) != 0;
   ctx.terminal_width = TerminalWidth();
 
+  const client::JobQuery query{inv->states, inv->label_selector, inv->limit, inv->chunk_size};
   switch (inv->verb) {
     case Invocation::Verb::kSubmit:
       return client::SubmitFile(ctx, inv->file, &std::cin);
     case Invocation::Verb::kGetJobs:
-      return client::GetJobs(ctx, inv->format);
+      if (inv->watch) return client::WatchJobs(ctx, query, inv->format, absl::Seconds(2));
+      return client::GetJobs(ctx, query, inv->format);
     case Invocation::Verb::kGetJob:
+      if (inv->metrics) return client::GetJobMetrics(ctx, inv->job, inv->format);
       return client::GetJob(ctx, inv->job, inv->format);
     case Invocation::Verb::kGetWorkers:
       return client::GetWorkers(ctx, inv->format);
@@ -98,7 +97,13 @@ int main(int argc, char** argv) {
       return client::Cancel(ctx, inv->job);
     case Invocation::Verb::kWatch:
       return client::Watch(ctx, inv->job);
-    case Invocation::Verb::kHelp:
+    case Invocation::Verb::kLogs:
+      return client::Logs(ctx, inv->job, inv->rank, inv->attempt, inv->follow);
+    case Invocation::Verb::kDelete:
+      return client::Delete(ctx, inv->job, inv->cancel);
+    case Invocation::Verb::kRetry:
+      return client::Retry(ctx, inv->job);
+    case Invocation::Verb::kPrint:
       break;
   }
   return client::kExitOk;

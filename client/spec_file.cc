@@ -1,19 +1,23 @@
 #include "client/spec_file.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <set>
 #include <sstream>
-
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "client/yaml_json.h"
+#include "client/yaml_scalar.h"
 #include "common/status_macros.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/reflection.h"
 #include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
@@ -22,6 +26,8 @@ namespace {
 
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
 
 std::string Where(const YAML::Node& node) {
   return absl::StrFormat("line %d, column %d", node.Mark().line + 1,
@@ -85,113 +91,202 @@ std::string Expected(const FieldDescriptor& field) {
   return "a value";
 }
 
-// Whether a scalar (or null) fits a non-message field. Null always fits: the
-// JSON mapping reads it as "not set".
-bool ScalarFits(const YAML::Node& node, const FieldDescriptor& field) {
-  if (node.IsNull()) return true;
-  if (!node.IsScalar()) return false;
-  bool quoted = node.Tag() == "!";
-  // A quoted number is accepted for numeric fields, as the JSON mapping does.
-  ScalarKind kind = ResolvePlainScalar(node.Scalar());
-  if (quoted && field.cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
-    return true;
-  }
+// Whether a scalar (or null) fits a non-message field, as `kind` says it
+// is. Null always fits: it means "not set".
+bool ScalarFits(const YAML::Node& node, ScalarKind kind, const FieldDescriptor& field) {
+  if (node.IsNull() || kind == ScalarKind::kNull) return true;
+  const bool quoted = node.Tag() == "!";
+  // A quoted number is accepted for numeric fields, as protobuf's JSON
+  // mapping does.
+  const ScalarKind plain = quoted ? ResolvePlainScalar(node.Scalar()) : kind;
   switch (field.cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32:
     case FieldDescriptor::CPPTYPE_INT64:
     case FieldDescriptor::CPPTYPE_UINT32:
     case FieldDescriptor::CPPTYPE_UINT64:
-      return kind == ScalarKind::kInt;
+      return plain == ScalarKind::kInt;
     case FieldDescriptor::CPPTYPE_FLOAT:
     case FieldDescriptor::CPPTYPE_DOUBLE:
-      return kind == ScalarKind::kInt || kind == ScalarKind::kFloat;
+      return plain == ScalarKind::kInt || plain == ScalarKind::kFloat;
     case FieldDescriptor::CPPTYPE_BOOL:
-      return !quoted && kind == ScalarKind::kBool;
+      return kind == ScalarKind::kBool;
     case FieldDescriptor::CPPTYPE_STRING:
       return kind == ScalarKind::kString;
     case FieldDescriptor::CPPTYPE_ENUM:
-      return kind == ScalarKind::kString || kind == ScalarKind::kInt;
+      return kind == ScalarKind::kString &&
+             field.enum_type()->FindValueByName(node.Scalar()) != nullptr;
     case FieldDescriptor::CPPTYPE_MESSAGE:
       return false;
   }
   return false;
 }
 
-absl::Status CheckMessage(const YAML::Node& node, const Descriptor& type,
-                          const std::string& path);
+absl::Status FillMessage(const YAML::Node& node, Message& message, const std::string& path);
 
-absl::Status CheckValue(const YAML::Node& value, const FieldDescriptor& field,
-                        const std::string& path) {
+// Sets `field` of `message` (appends, for a repeated field) from a scalar
+// that ScalarFits.
+absl::Status SetScalar(const YAML::Node& node, const FieldDescriptor& field, Message& message,
+                       const std::string& path) {
+  const Reflection& r = *message.GetReflection();
+  const std::string& text = node.Scalar();
+  const bool repeated = field.is_repeated();
+  auto integer = [&](int64_t lo, int64_t hi) -> absl::StatusOr<int64_t> {
+    absl::StatusOr<int64_t> value = IntValue(text);
+    if (!value.ok() || *value < lo || *value > hi) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "field \"%s\" at %s: %s is out of range; expected an integer in [%d, %d]", path,
+          Where(node), text, lo, hi));
+    }
+    return value;
+  };
+  switch (field.cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32: {
+      ASSIGN_OR_RETURN(int64_t v, integer(std::numeric_limits<int32_t>::min(),
+                                          std::numeric_limits<int32_t>::max()));
+      repeated ? r.AddInt32(&message, &field, v) : r.SetInt32(&message, &field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_UINT32: {
+      ASSIGN_OR_RETURN(int64_t v, integer(0, std::numeric_limits<uint32_t>::max()));
+      repeated ? r.AddUInt32(&message, &field, v) : r.SetUInt32(&message, &field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_INT64:
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      const bool is_signed = field.cpp_type() == FieldDescriptor::CPPTYPE_INT64;
+      ASSIGN_OR_RETURN(int64_t v, integer(is_signed ? std::numeric_limits<int64_t>::min() : 0,
+                                          std::numeric_limits<int64_t>::max()));
+      if (is_signed) {
+        repeated ? r.AddInt64(&message, &field, v) : r.SetInt64(&message, &field, v);
+      } else {
+        repeated ? r.AddUInt64(&message, &field, v) : r.SetUInt64(&message, &field, v);
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      repeated ? r.AddFloat(&message, &field, FloatValue(text))
+               : r.SetFloat(&message, &field, FloatValue(text));
+      break;
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      repeated ? r.AddDouble(&message, &field, FloatValue(text))
+               : r.SetDouble(&message, &field, FloatValue(text));
+      break;
+    case FieldDescriptor::CPPTYPE_BOOL: {
+      const bool v = absl::AsciiStrToLower(text) == "true";
+      repeated ? r.AddBool(&message, &field, v) : r.SetBool(&message, &field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_STRING:
+      repeated ? r.AddString(&message, &field, text) : r.SetString(&message, &field, text);
+      break;
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const auto* value = field.enum_type()->FindValueByName(text);
+      repeated ? r.AddEnum(&message, &field, value) : r.SetEnum(&message, &field, value);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      break;
+  }
+  return absl::OkStatus();
+}
+
+// Sets `field` of `message` from `value`: a scalar, a list or a mapping.
+absl::Status SetField(const YAML::Node& value, const FieldDescriptor& field, Message& message,
+                      const std::string& path) {
   auto mismatch = [&](const std::string& expected) {
     std::string hint;
-    if (field.cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
-        value.IsScalar()) {
+    if (field.cpp_type() == FieldDescriptor::CPPTYPE_STRING && value.IsScalar()) {
       hint = " (quote it to make it a string)";
     }
     return absl::InvalidArgumentError(absl::StrFormat(
-        "field \"%s\" at %s: expected %s, got %s%s", path, Where(value),
-        expected, Describe(value), hint));
+        "field \"%s\" at %s: expected %s, got %s%s", path, Where(value), expected,
+        Describe(value), hint));
   };
+  if (value.IsNull()) return absl::OkStatus();  // not set
+  const Reflection& r = *message.GetReflection();
   if (field.is_map()) {
-    // No map fields in JobSpec today; the JSON mapping checks them.
-    if (!value.IsMap() && !value.IsNull()) return mismatch("a mapping");
+    if (!value.IsMap()) return mismatch("a mapping");
+    const Descriptor& entry_type = *field.message_type();
+    std::set<std::string> keys;
+    for (const auto& entry : value) {
+      const std::string key_path = absl::StrCat(path, ".", entry.first.Scalar());
+      if (!entry.first.IsScalar() || !keys.insert(entry.first.Scalar()).second) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "key at %s: expected a distinct name of field \"%s\", got %s", Where(entry.first),
+            path, Describe(entry.first)));
+      }
+      Message& item = *r.AddMessage(&message, &field);
+      RETURN_IF_ERROR(SetScalar(entry.first, *entry_type.map_key(), item, key_path));
+      RETURN_IF_ERROR(SetField(entry.second, *entry_type.map_value(), item, key_path));
+    }
     return absl::OkStatus();
   }
-  if (field.is_repeated() && !value.IsNull()) {
+  if (field.is_repeated()) {
     if (!value.IsSequence()) return mismatch("a list of " + Expected(field));
     int i = 0;
     for (const YAML::Node& item : value) {
-      std::string item_path = absl::StrCat(path, "[", i++, "]");
+      const std::string item_path = absl::StrCat(path, "[", i++, "]");
       if (field.cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-        RETURN_IF_ERROR(CheckMessage(item, *field.message_type(), item_path));
-      } else if (!ScalarFits(item, field)) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "field \"%s\" at %s: expected %s, got %s", item_path, Where(item),
-            Expected(field), Describe(item)));
+        RETURN_IF_ERROR(FillMessage(item, *r.AddMessage(&message, &field), item_path));
+        continue;
       }
+      ASSIGN_OR_RETURN(ScalarKind kind, KindOfScalar(item));
+      if (!item.IsScalar() || !ScalarFits(item, kind, field)) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "field \"%s\" at %s: expected %s, got %s", item_path, Where(item), Expected(field),
+            Describe(item)));
+      }
+      RETURN_IF_ERROR(SetScalar(item, field, message, item_path));
     }
     return absl::OkStatus();
   }
   if (field.cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-    if (value.IsNull()) return absl::OkStatus();
     if (!value.IsMap()) return mismatch(Expected(field));
-    return CheckMessage(value, *field.message_type(), path);
+    return FillMessage(value, *r.MutableMessage(&message, &field), path);
   }
-  if (!ScalarFits(value, field)) return mismatch(Expected(field));
-  return absl::OkStatus();
+  if (!value.IsScalar()) return mismatch(Expected(field));
+  ASSIGN_OR_RETURN(ScalarKind kind, KindOfScalar(value));
+  if (kind == ScalarKind::kNull) return absl::OkStatus();
+  if (!ScalarFits(value, kind, field)) return mismatch(Expected(field));
+  return SetScalar(value, field, message, path);
 }
 
-absl::Status CheckMessage(const YAML::Node& node, const Descriptor& type,
-                          const std::string& path) {
+// Fills `message` from a mapping of its fields, naming the field path, the
+// line and what was expected in every error.
+absl::Status FillMessage(const YAML::Node& node, Message& message, const std::string& path) {
+  const Descriptor& type = *message.GetDescriptor();
   if (!node.IsMap()) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s at %s: expected a mapping of %s fields, got %s",
-        path.empty() ? "document" : absl::StrCat("field \"", path, "\""),
-        Where(node), type.name(), Describe(node)));
+        path.empty() ? "document" : absl::StrCat("field \"", path, "\""), Where(node),
+        type.name(), Describe(node)));
   }
+  std::set<const FieldDescriptor*> seen;
   for (const auto& entry : node) {
     const YAML::Node& key = entry.first;
     if (!key.IsScalar()) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "key at %s: expected a field name of %s, got %s", Where(key),
-          type.name(), Describe(key)));
+          "key at %s: expected a field name of %s, got %s", Where(key), type.name(),
+          Describe(key)));
     }
     const std::string& name = key.Scalar();
     const FieldDescriptor* field = type.FindFieldByName(name);
-    // The JSON mapping also accepts lowerCamelCase names (worldSize).
+    // Protobuf's JSON mapping also accepts lowerCamelCase names (worldSize).
     for (int i = 0; field == nullptr && i < type.field_count(); ++i) {
       if (type.field(i)->json_name() == name) field = type.field(i);
     }
     if (field == nullptr) {
       std::vector<std::string> names;
-      for (int i = 0; i < type.field_count(); ++i) {
-        names.push_back(type.field(i)->name());
-      }
+      for (int i = 0; i < type.field_count(); ++i) names.push_back(type.field(i)->name());
       return absl::InvalidArgumentError(absl::StrFormat(
-          "unknown field \"%s\" at %s; expected one of: %s", Join(path, name),
-          Where(key), absl::StrJoin(names, ", ")));
+          "unknown field \"%s\" at %s; expected one of: %s", Join(path, name), Where(key),
+          absl::StrJoin(names, ", ")));
     }
-    RETURN_IF_ERROR(CheckValue(entry.second, *field, Join(path, name)));
+    if (!seen.insert(field).second) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "duplicate field \"%s\" at %s", Join(path, name), Where(key)));
+    }
+    RETURN_IF_ERROR(SetField(entry.second, *field, message, Join(path, name)));
   }
   return absl::OkStatus();
 }
@@ -207,16 +302,8 @@ std::string SpecLabel(int number, const YAML::Node& document) {
 }
 
 absl::StatusOr<v1::JobSpec> ParseDocument(const YAML::Node& document) {
-  RETURN_IF_ERROR(CheckMessage(document, *v1::JobSpec::descriptor(), ""));
-  ASSIGN_OR_RETURN(std::string json, YamlToJson(document));
   v1::JobSpec spec;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(json, &spec,
-                                                            options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(std::string(status.message()));
-  }
+  RETURN_IF_ERROR(FillMessage(document, spec, ""));
   return spec;
 }
 

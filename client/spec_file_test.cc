@@ -1,5 +1,8 @@
 #include "client/spec_file.h"
 
+#include "client/output.h"
+#include "google/protobuf/util/message_differencer.h"
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -193,6 +196,43 @@ TEST(ParseJobSpecsTest, OutOfRangeValueIsReportedWithItsSpec) {
   ASSERT_FALSE(specs.ok());
   EXPECT_THAT(specs.status().message(), HasSubstr("spec 1 (x): "));
   EXPECT_THAT(specs.status().message(), HasSubstr("world_size"));
+}
+
+TEST(ParseJobSpecsTest, LabelsAreAMapOfStrings) {
+  auto specs = ParseJobSpecs("name: x\nlabels: {team: vision, exp: \"7\"}\n");
+  ASSERT_TRUE(specs.ok()) << specs.status();
+  EXPECT_EQ((*specs)[0].labels().at("team"), "vision");
+  EXPECT_EQ((*specs)[0].labels().at("exp"), "7");
+  auto number = ParseJobSpecs("name: x\nlabels: {exp: 7}\n");
+  ASSERT_FALSE(number.ok());
+  EXPECT_THAT(number.status().message(), HasSubstr("field \"labels.exp\" at line 2"));
+  EXPECT_THAT(number.status().message(), HasSubstr("quote it"));
+  auto list = ParseJobSpecs("name: x\nlabels: [a]\n");
+  ASSERT_FALSE(list.ok());
+  EXPECT_THAT(list.status().message(), HasSubstr("expected a mapping"));
+}
+
+TEST(ParseJobSpecsTest, DuplicateKeyIsNamedWithItsLine) {
+  auto specs = ParseJobSpecs("name: x\ntrain: {seed: 1}\nname: y\n");
+  ASSERT_FALSE(specs.ok());
+  EXPECT_THAT(specs.status().message(), HasSubstr("duplicate field \"name\" at line 3"));
+}
+
+// What `simclrctl get job -o yaml` and `describe` print of a spec is a spec
+// file again: every field and type survives the trip.
+TEST(ParseJobSpecsTest, SpecsAsPrintedReadBackUnchanged) {
+  auto specs = ParseJobSpecs(kContract);
+  ASSERT_TRUE(specs.ok()) << specs.status();
+  for (v1::JobSpec spec : *specs) {
+    (*spec.mutable_labels())["team"] = "vision";
+    spec.mutable_train()->set_seed(9007199254740993LL);
+    for (bool defaults : {false, true}) {
+      auto again = ParseJobSpecs(ToYaml(spec, defaults));
+      ASSERT_TRUE(again.ok()) << again.status() << "\n" << ToYaml(spec, defaults);
+      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals((*again)[0], spec))
+          << ToYaml(spec, defaults);
+    }
+  }
 }
 
 TEST(ParseJobSpecsTest, EmptyFileIsAnError) {

@@ -10,6 +10,7 @@
 #                       Protocol Buffers and gRPC (+ SIMCLR_PROTOC and
 #                       SIMCLR_GRPC_CPP_PLUGIN, the code generators)
 #   simclr_ext_prometheus, simclr_ext_sqlite, simclr_ext_yaml_cpp
+#   simclr_ext_cli11    CLI11 (header-only; simclrctl's command line)
 # and, for `linkopts = ["-l<x>"]`, simclr_ext_lib_<x> (jpeg, png, pthread).
 # A dependency that is not found leaves its target undefined; the targets that
 # need it are then skipped with a message (see SimclrMirror.cmake).
@@ -196,6 +197,12 @@ find_package(SQLite3 QUIET)
 if(SQLite3_FOUND)
   add_library(simclr_ext_sqlite INTERFACE)
   target_link_libraries(simclr_ext_sqlite INTERFACE SQLite::SQLite3)
+endif()
+
+find_package(CLI11 CONFIG QUIET)
+if(CLI11_FOUND)
+  add_library(simclr_ext_cli11 INTERFACE)
+  target_link_libraries(simclr_ext_cli11 INTERFACE CLI11::CLI11)
 endif()
 
 find_package(yaml-cpp CONFIG QUIET)

@@ -1,6 +1,7 @@
 #include "coordinator/coordinator.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <limits>
 #include <utility>
 
@@ -329,10 +330,10 @@ absl::StatusOr<std::vector<std::string>> Coordinator::SubmitJobs(
     }
     const v1::Job* existing = Lookup(name);
     if (existing != nullptr && existing->spec().name() == name && !IsFinal(existing->state())) {
-      return error(i, absl::InvalidArgumentError(absl::StrCat(
-                          "name: \"", name, "\" is already used by live job ", existing->id(), " (",
-                          v1::JobState_Name(existing->state()),
-                          "), expected a name unique among live jobs")));
+      return absl::AlreadyExistsError(absl::StrCat(
+          "spec ", i + 1, " (", name, "): name: \"", name, "\" is already used by live job ",
+          existing->id(), " (", v1::JobState_Name(existing->state()),
+          "), expected a name unique among live jobs"));
     }
   }
 
@@ -398,6 +399,7 @@ absl::StatusOr<std::vector<std::string>> Coordinator::SubmitJobs(
   for (size_t i : order) {
     v1::Job& job = created[i];
     *job.mutable_spec() = input[i];
+    *job.mutable_submitted_spec() = input[i];
     const v1::Job* dep = dep_index[i] >= 0 ? &created[dep_index[i]] : dep_job[i];
     ApplyDefaults(dep ? &dep->spec() : nullptr, *job.mutable_spec());
     if (dep != nullptr) {
@@ -444,6 +446,53 @@ std::vector<v1::Job> Coordinator::ListJobs(const std::set<v1::JobState>& states)
   return jobs;
 }
 
+absl::StatusOr<v1::ListJobsResponse> Coordinator::ListJobsPage(
+    const v1::ListJobsRequest& request) const {
+  if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
+    return absl::InvalidArgumentError(absl::StrCat("page_size: got ", request.page_size(),
+                                                   ", expected 0 (", kDefaultPageSize,
+                                                   ") to ", kMaxPageSize));
+  }
+  const size_t page_size = request.page_size() == 0 ? kDefaultPageSize : request.page_size();
+  // The token is the number of the last job of the previous page.
+  int64_t after = 0;
+  if (!request.page_token().empty() &&
+      (!absl::SimpleAtoi(request.page_token(), &after) || after < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "page_token: got \"", request.page_token(),
+        "\", expected the next_page_token of a previous ListJobs answer"));
+  }
+  std::vector<std::pair<std::string, std::string>> selector;
+  for (absl::string_view term : absl::StrSplit(request.label_selector(), ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> pair = absl::StrSplit(term, absl::MaxSplits('=', 1));
+    if (pair.first.empty() || term.find('=') == absl::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "label_selector: term \"", term, "\", expected key=value[,key=value...]"));
+    }
+    selector.push_back(std::move(pair));
+  }
+  std::set<int> states(request.states().begin(), request.states().end());
+  auto matches = [&](const v1::Job& job) {
+    if (!states.empty() && states.count(job.state()) == 0) return false;
+    for (const auto& [key, value] : selector) {
+      auto it = job.spec().labels().find(key);
+      if (it == job.spec().labels().end() || it->second != value) return false;
+    }
+    return true;
+  };
+  v1::ListJobsResponse page;
+  absl::ReaderMutexLock lock(&mu_);
+  for (auto it = jobs_.upper_bound(after); it != jobs_.end(); ++it) {
+    if (!matches(it->second)) continue;
+    if (static_cast<size_t>(page.jobs_size()) == page_size) {
+      page.set_next_page_token(absl::StrCat(JobNumber(page.jobs(page.jobs_size() - 1).id())));
+      break;
+    }
+    *page.add_jobs() = it->second;
+  }
+  return page;
+}
+
 absl::StatusOr<v1::Job> Coordinator::CancelJob(const std::string& id_or_name,
                                                const std::string& principal, bool admin) {
   absl::MutexLock writer(&writer_mu_);  // NOTE [commits outside the lock]
@@ -472,6 +521,100 @@ absl::StatusOr<v1::Job> Coordinator::CancelJob(const std::string& id_or_name,
   return *LookupById(id);
 }
 
+std::string Coordinator::WhyUndeletable(const v1::Job& job) const {
+  if (!IsFinal(job.state())) {
+    return absl::StrCat("it is ", v1::JobState_Name(job.state()),
+                        "; cancel it first (simclrctl delete --cancel)");
+  }
+  for (const v1::Worker& worker : registry_.List()) {
+    if (worker.job_id() == job.id()) {
+      return absl::StrCat("worker ", worker.id(), " still runs its rank ", worker.rank(),
+                          "; a cancelled gang stops within a heartbeat, try again");
+    }
+  }
+  for (const auto& [number, other] : jobs_) {
+    if (other.parent_id() == job.id() && !IsFinal(other.state())) {
+      return absl::StrCat("job ", other.id(), " (", other.spec().name(), ", ",
+                          v1::JobState_Name(other.state()), ") starts from it");
+    }
+  }
+  return "";
+}
+
+absl::StatusOr<std::vector<std::string>> Coordinator::EraseJobs(
+    const std::vector<std::string>& ids) {
+  // NOTE [commits outside the lock]
+  mu_.Unlock();
+  const absl::Status stored = store_->Delete(ids);
+  mu_.Lock();
+  RETURN_IF_ERROR(stored);
+  std::vector<std::string> dirs;
+  for (const std::string& id : ids) {
+    auto n = number_by_id_.find(id);
+    if (n == number_by_id_.end()) continue;
+    dirs.push_back(jobs_.at(n->second).artifact_dir());
+    jobs_.erase(n->second);
+    number_by_id_.erase(n);
+    versions_.erase(id);  // wakes the watches of the job, which then end
+    completed_ranks_.erase(id);
+    last_persisted_.erase(id);
+  }
+  return dirs;
+}
+
+absl::Status Coordinator::RemoveArtifacts(const std::string& dir) const {
+  const std::filesystem::path root =
+      std::filesystem::path(options_.artifact_root).lexically_normal();
+  const std::filesystem::path path = std::filesystem::path(dir).lexically_normal();
+  const auto [root_end, path_it] = std::mismatch(root.begin(), root.end(), path.begin(), path.end());
+  if (dir.empty() || root_end != root.end() || path_it == path.end()) {
+    return absl::OkStatus();  // not ours to remove
+  }
+  std::error_code error;
+  std::filesystem::remove_all(path, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("removing ", dir, ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Coordinator::DeleteJob(const std::string& id_or_name, bool cancel,
+                                    const std::string& principal, bool admin) {
+  if (cancel) {
+    absl::StatusOr<v1::Job> cancelled = CancelJob(id_or_name, principal, admin);
+    if (!cancelled.ok()) return cancelled.status();
+  }
+  std::vector<std::string> dirs;
+  std::string id;
+  {
+    absl::MutexLock writer(&writer_mu_);
+    absl::MutexLock lock(&mu_);
+    const v1::Job* found = Lookup(id_or_name);
+    if (found == nullptr) {
+      return absl::NotFoundError(absl::StrCat("job \"", id_or_name, "\" not found"));
+    }
+    id = found->id();
+    if (!admin && found->submitted_by() != principal) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "job ", id, " was submitted by \"", found->submitted_by(),
+          "\": only they or an admin may delete it"));
+    }
+    const std::string why = WhyUndeletable(*found);
+    if (!why.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat("job ", id, " cannot be deleted: ", why));
+    }
+    ASSIGN_OR_RETURN(dirs, EraseJobs({id}));
+  }
+  for (const std::string& dir : dirs) {
+    absl::Status removed = RemoveArtifacts(dir);
+    if (!removed.ok()) {
+      return absl::InternalError(absl::StrCat("job ", id, " is deleted, but its artifacts are not: ",
+                                              removed.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Coordinator::Snapshot> Coordinator::WaitForChange(const std::string& id_or_name,
                                                                  int64_t after_version,
                                                                  absl::Duration timeout) const {
@@ -481,10 +624,12 @@ absl::StatusOr<Coordinator::Snapshot> Coordinator::WaitForChange(const std::stri
   const std::string id = job->id();
   auto changed = [this, &id, after_version]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     auto it = versions_.find(id);
-    return it != versions_.end() && it->second > after_version;
+    return it == versions_.end() || it->second > after_version;  // deleted, or changed
   };
   mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
-  return Snapshot{jobs_.at(number_by_id_.at(id)), versions_.at(id)};
+  auto n = number_by_id_.find(id);
+  if (n == number_by_id_.end()) return absl::NotFoundError(absl::StrCat("job ", id, " was deleted"));
+  return Snapshot{jobs_.at(n->second), versions_.at(id)};
 }
 
 std::vector<v1::Worker> Coordinator::ListWorkers() const {
@@ -786,15 +931,36 @@ absl::StatusOr<std::vector<v1::JobEvent>> Coordinator::ListJobEvents(
 }
 
 absl::Status Coordinator::Tick() {
-  absl::MutexLock writer(&writer_mu_);  // NOTE [commits outside the lock]
-  absl::MutexLock lock(&mu_);
-  registry_.ExpireLeases();
-  // Every tick, not only the one that expired a lease: a failed commit is
-  // retried here, so no gang keeps a dead member.
-  Change change(this);
-  FailGangsWithDeadMembers(change);
-  RETURN_IF_ERROR(change.Commit());
-  return Schedule();
+  std::vector<std::string> expired_dirs;
+  absl::Status status = [&]() -> absl::Status {
+    absl::MutexLock writer(&writer_mu_);  // NOTE [commits outside the lock]
+    absl::MutexLock lock(&mu_);
+    registry_.ExpireLeases();
+    // Every tick, not only the one that expired a lease: a failed commit is
+    // retried here, so no gang keeps a dead member.
+    Change change(this);
+    FailGangsWithDeadMembers(change);
+    RETURN_IF_ERROR(change.Commit());
+    if (options_.retention > absl::ZeroDuration()) {
+      const absl::Time cutoff = clock_->Now() - options_.retention;
+      std::vector<std::string> expired;
+      for (const auto& [number, job] : jobs_) {
+        if (IsFinal(job.state()) && FromProto(job.finished_at()) < cutoff &&
+            WhyUndeletable(job).empty()) {
+          expired.push_back(job.id());
+        }
+      }
+      if (!expired.empty()) {
+        ASSIGN_OR_RETURN(expired_dirs, EraseJobs(expired));
+      }
+    }
+    return Schedule();
+  }();
+  for (const std::string& dir : expired_dirs) {
+    absl::Status removed = RemoveArtifacts(dir);
+    if (status.ok() && !removed.ok()) status = removed;
+  }
+  return status;
 }
 
 void Coordinator::FailGangsWithDeadMembers(Change& change) {

@@ -57,6 +57,7 @@
 #include "coordinator/job_spec.h"
 #include "coordinator/job_store.h"
 #include "coordinator/worker_registry.h"
+#include "proto/simclr/v1/coordinator.pb.h"
 #include "proto/simclr/v1/job.pb.h"
 #include "proto/simclr/v1/worker.pb.h"
 
@@ -64,9 +65,12 @@ namespace simclr::coordinator {
 
 // One submit stores at most this many jobs (a pipeline file is a handful).
 inline constexpr size_t kMaxSpecsPerSubmit = 1000;
-// ListJobs answers with at most this many jobs, the newest, until the API
-// pages (about a kilobyte each: well inside the clients' 64 MiB).
+// ListJobs (whole, for metrics) answers with at most this many jobs, the
+// newest; the API pages (ListJobsPage).
 inline constexpr size_t kMaxListedJobs = 10000;
+// ListJobsPage: the page size when the request names none, and the largest.
+inline constexpr int kDefaultPageSize = 500;
+inline constexpr int kMaxPageSize = 1000;
 
 struct CoordinatorOptions {
   WorkerRegistryOptions registry;
@@ -75,6 +79,10 @@ struct CoordinatorOptions {
   std::string artifact_root = "/tmp/simclr-artifacts";
   // Bound on every collective of a gang; a dead peer becomes an error.
   absl::Duration collective_timeout = absl::Minutes(5);
+  // Finished jobs older than this (by finished_at) are deleted with their
+  // artifacts by Tick(), unless a job that has not finished depends on them.
+  // Zero keeps every job.
+  absl::Duration retention = absl::ZeroDuration();
   // Progress and metrics are persisted at most this often (transitions and
   // new checkpoints always at once).
   absl::Duration progress_persist_interval = absl::Seconds(10);
@@ -122,6 +130,11 @@ class Coordinator {
   // newest of those that match.
   std::vector<v1::Job> ListJobs(const std::set<v1::JobState>& states) const;
 
+  // A page of the jobs, oldest first: those in request.states (empty: all)
+  // whose spec.labels hold every pair of request.label_selector, at most
+  // request.page_size (0: kDefaultPageSize), after request.page_token.
+  // InvalidArgument names a bad page_size, page_token or label_selector.
+  absl::StatusOr<v1::ListJobsResponse> ListJobsPage(const v1::ListJobsRequest& request) const;
   // Final jobs are returned unchanged (FailedPrecondition is not useful to a
   // script that cancels "whatever is left"). Unless `admin`, only the
   // principal that submitted the job may cancel it (PermissionDenied); the
@@ -129,6 +142,15 @@ class Coordinator {
   absl::StatusOr<v1::Job> CancelJob(const std::string& id_or_name,
                                     const std::string& principal = "", bool admin = true);
 
+  // Removes a job: its record and events (one store commit), then its
+  // artifact directory. `cancel`: cancel it first if it has not finished.
+  // Returns NotFound; PermissionDenied as CancelJob; FailedPrecondition while
+  // it has not finished (without `cancel`), while workers still run its tasks
+  // (a cancelled gang stops within a heartbeat: retry), or while a job that
+  // has not finished names it as parent or teacher; Internal when the record
+  // is gone but the artifact directory could not be removed.
+  absl::Status DeleteJob(const std::string& id_or_name, bool cancel,
+                         const std::string& principal = "", bool admin = true);
   // Blocks until the job's version exceeds `after_version` or `timeout`
   // passes, then returns the job and its version. Versions start at 1, so
   // after_version 0 returns at once. (Waits on a condition variable: the
@@ -165,8 +187,9 @@ class Coordinator {
   absl::Status CompleteTask(const v1::CompleteTaskRequest& r);
   absl::Status DeregisterWorker(const v1::DeregisterWorkerRequest& r);
 
-  // Expires leases and starts gangs. main calls it every heartbeat interval;
-  // the RPCs above also schedule when they free or add capacity.
+  // Expires leases, starts gangs and deletes the finished jobs past
+  // options.retention. main calls it every heartbeat interval; the RPCs
+  // above also schedule when they free or add capacity.
   absl::Status Tick();
 
   const CoordinatorOptions& options() const { return options_; }
@@ -209,6 +232,17 @@ class Coordinator {
                       const std::string& task_id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Requeues the reconciling jobs whose time is up (staged in `change`).
   void RequeueUnreconciled(Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Why `job` cannot be deleted now ("" if it can): it has not finished,
+  // workers still run its tasks, or a job that has not finished depends on it.
+  std::string WhyUndeletable(const v1::Job& job) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Removes the jobs `ids` from the store and from memory (the caller holds
+  // writer_mu_); returns their artifact directories, for the caller to
+  // remove once it has released the locks (RemoveArtifacts).
+  absl::StatusOr<std::vector<std::string>> EraseJobs(const std::vector<std::string>& ids)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes a deleted job's artifact directory, if it lies under
+  // options.artifact_root (a stored path is never trusted further).
+  absl::Status RemoveArtifacts(const std::string& dir) const;
   // NOTE [late checkpoints] in coordinator.cc.
   absl::Status RecordLateCheckpoint(const v1::Job* job, int attempt,
                                     const std::string& checkpoint)

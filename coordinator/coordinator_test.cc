@@ -1,6 +1,8 @@
 #include "coordinator/coordinator.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -43,7 +45,8 @@ class CoordinatorTest : public ::testing::Test {
   // A new Coordinator over the same store, as after a crash.
   void Restart() {
     CoordinatorOptions options;
-    options.artifact_root = "/artifacts";
+    options.artifact_root = artifact_root_;
+    options.retention = retention_;
     options.registry.heartbeat_interval = absl::Seconds(2);
     options.registry.missed_heartbeats = 3;
     coordinator_.reset();
@@ -104,6 +107,8 @@ class CoordinatorTest : public ::testing::Test {
 
   FakeClock clock_;
   InMemoryJobStore store_;
+  std::string artifact_root_ = "/artifacts";
+  absl::Duration retention_ = absl::ZeroDuration();
   std::unique_ptr<Coordinator> coordinator_;
 };
 
@@ -121,6 +126,7 @@ TEST_F(CoordinatorTest, RejectsDuplicateNamesInTheFileAndAmongLiveJobs) {
   EXPECT_THAT(std::string(dup.status().message()), HasSubstr("spec 2 (a): name: \"a\" is used by spec 1"));
   Submit({Spec("a", "pretrain")});
   auto live = coordinator_->SubmitJobs({Spec("a", "pretrain")});
+  EXPECT_EQ(live.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_THAT(std::string(live.status().message()), HasSubstr("already used by live job j-1"));
 }
 
@@ -757,6 +763,171 @@ TEST_F(CoordinatorTest, AWorkerThatFailsThreeAttemptsInARowIsUnhealthy) {
   ASSERT_TRUE(Complete(w, good + ".1", true, "/a/ckpt-1.simclr").ok());
   EXPECT_EQ(worker().consecutive_failures(), 0);
   EXPECT_FALSE(worker().unhealthy());
+}
+
+TEST_F(CoordinatorTest, KeepsTheSpecAsSubmittedBesideTheCompletedOne) {
+  const std::vector<std::string> ids = Submit({Spec("pre", "pretrain"), Spec("ft", "finetune", 1, "pre")});
+  const v1::Job ft = Get(ids[1]);
+  EXPECT_TRUE(ft.spec().has_model());             // inherited from the parent
+  EXPECT_FALSE(ft.submitted_spec().has_model());  // as the user wrote it
+  EXPECT_EQ(ft.submitted_spec().parent(), "pre");
+  // Which is why it can be submitted again (simclrctl retry).
+  v1::JobSpec again = ft.submitted_spec();
+  again.set_name("ft-retry-1");
+  EXPECT_EQ(Submit({again}).size(), 1u);
+}
+
+TEST_F(CoordinatorTest, ListsJobsPageByPageWithStateAndLabelFilters) {
+  std::vector<v1::JobSpec> specs;
+  for (int i = 1; i <= 7; ++i) {
+    v1::JobSpec spec = Spec("p" + std::to_string(i), "pretrain");
+    (*spec.mutable_labels())["team"] = i % 2 == 0 ? "vision" : "audio";
+    specs.push_back(spec);
+  }
+  Submit(specs);
+  ASSERT_TRUE(coordinator_->CancelJob("p3").ok());
+
+  v1::ListJobsRequest request;
+  request.set_page_size(3);
+  std::vector<std::string> names;
+  std::vector<int> sizes;
+  do {
+    auto page = coordinator_->ListJobsPage(request);
+    ASSERT_TRUE(page.ok()) << page.status();
+    sizes.push_back(page->jobs_size());
+    for (const v1::Job& job : page->jobs()) names.push_back(job.spec().name());
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty());
+  EXPECT_THAT(sizes, ElementsAre(3, 3, 1));
+  EXPECT_THAT(names, ElementsAre("p1", "p2", "p3", "p4", "p5", "p6", "p7"));
+
+  v1::ListJobsRequest filtered;
+  filtered.set_label_selector("team=vision");
+  filtered.add_states(v1::QUEUED);
+  filtered.set_page_size(2);
+  auto first = coordinator_->ListJobsPage(filtered);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->jobs_size(), 2);
+  EXPECT_EQ(first->jobs(0).spec().name(), "p2");
+  EXPECT_EQ(first->jobs(1).spec().name(), "p4");
+  filtered.set_page_token(first->next_page_token());
+  auto second = coordinator_->ListJobsPage(filtered);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->jobs_size(), 1);
+  EXPECT_EQ(second->jobs(0).spec().name(), "p6");
+  EXPECT_EQ(second->next_page_token(), "");
+
+  v1::ListJobsRequest cancelled;
+  cancelled.add_states(v1::CANCELLED);
+  EXPECT_EQ(coordinator_->ListJobsPage(cancelled)->jobs(0).spec().name(), "p3");
+
+  for (const auto& [field, bad] : std::vector<std::pair<std::string, v1::ListJobsRequest>>{
+           {"page_size", [] { v1::ListJobsRequest r; r.set_page_size(5000); return r; }()},
+           {"page_token", [] { v1::ListJobsRequest r; r.set_page_token("x"); return r; }()},
+           {"label_selector", [] { v1::ListJobsRequest r; r.set_label_selector("team"); return r; }()}}) {
+    auto refused = coordinator_->ListJobsPage(bad);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << field;
+    EXPECT_THAT(std::string(refused.status().message()), HasSubstr(field + ":"));
+  }
+}
+
+class CoordinatorDeleteTest : public CoordinatorTest {
+ protected:
+  void SetUp() override {
+    artifact_root_ = ::testing::TempDir() + "/delete-artifacts";
+    std::filesystem::remove_all(artifact_root_);
+    CoordinatorTest::SetUp();
+  }
+  // Makes `id`'s artifact directory with a file in it, as a trainer would.
+  std::string MakeArtifacts(const std::string& id) {
+    const std::string dir = Get(id).artifact_dir();
+    std::filesystem::create_directories(dir + "/attempt-1");
+    std::ofstream(dir + "/attempt-1/rank-0.log") << "step 1\n";
+    return dir;
+  }
+};
+
+TEST_F(CoordinatorDeleteTest, DeletesAFinishedJobItsEventsAndItsArtifacts) {
+  const std::string id = Submit({Spec("pre", "pretrain")})[0];
+  const std::string w = AddWorker(7001);
+  const std::string dir = MakeArtifacts(id);
+  ASSERT_TRUE(Complete(w, id + ".1", true, dir + "/attempt-1/ckpt-1.simclr").ok());
+
+  ASSERT_TRUE(coordinator_->DeleteJob("pre", /*cancel=*/false).ok());
+  EXPECT_EQ(coordinator_->GetJob(id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(dir));
+  EXPECT_THAT(*store_.LoadEvents(id), IsEmpty());
+  EXPECT_THAT(*store_.LoadAll(), IsEmpty());
+  EXPECT_EQ(coordinator_->WaitForChange(id, 0, absl::ZeroDuration()).status().code(),
+            absl::StatusCode::kNotFound);
+  // Gone after a restart too.
+  Restart();
+  EXPECT_EQ(coordinator_->GetJob(id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(coordinator_->DeleteJob(id, false).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(CoordinatorDeleteTest, RefusesWhileTheJobRunsItsGangStopsOrAChildNeedsIt) {
+  const std::vector<std::string> ids =
+      Submit({Spec("pre", "pretrain"), Spec("ft", "finetune", 1, "pre")});
+  const std::string w = AddWorker(7001);
+  const std::string dir = MakeArtifacts(ids[0]);
+  auto running = coordinator_->DeleteJob("pre", /*cancel=*/false);
+  EXPECT_EQ(running.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(running.message()), HasSubstr("it is RUNNING; cancel it first"));
+
+  // With cancel: the job is cancelled at once, but its worker still runs it.
+  auto stopping = coordinator_->DeleteJob("pre", /*cancel=*/true);
+  EXPECT_EQ(stopping.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(stopping.message()), HasSubstr("still runs its rank 0"));
+  EXPECT_EQ(Get(ids[0]).state(), v1::CANCELLED);
+  EXPECT_TRUE(std::filesystem::exists(dir));
+  ASSERT_TRUE(Complete(w, ids[0] + ".1", false, "", "cancelled").ok());
+  ASSERT_TRUE(coordinator_->DeleteJob("pre", /*cancel=*/true).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir));
+  EXPECT_EQ(Get(ids[1]).state(), v1::FAILED);  // its parent was cancelled
+
+  // A child that has not finished keeps its parent.
+  const std::vector<std::string> more =
+      Submit({Spec("pre2", "pretrain"), Spec("ft2", "finetune", 1, "pre2")});
+  ASSERT_TRUE(Complete(w, more[0] + ".1", true, "/x/ckpt-1.simclr").ok());
+  ASSERT_EQ(Get(more[1]).state(), v1::RUNNING);
+  auto needed = coordinator_->DeleteJob("pre2", false);
+  EXPECT_EQ(needed.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(needed.message()), HasSubstr("job " + more[1] + " (ft2, RUNNING) starts from it"));
+}
+
+TEST_F(CoordinatorDeleteTest, OnlyTheSubmitterOrAnAdminDeletes) {
+  auto ids = coordinator_->SubmitJobs({Spec("pre", "pretrain")}, "alice");
+  ASSERT_TRUE(ids.ok());
+  ASSERT_TRUE(coordinator_->CancelJob("pre", "alice", false).ok());
+  EXPECT_EQ(coordinator_->DeleteJob("pre", false, "bob", false).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(coordinator_->DeleteJob("pre", false, "alice", false).ok());
+}
+
+TEST_F(CoordinatorDeleteTest, RetentionDeletesOldFinishedJobsButNotWhatALiveJobNeeds) {
+  retention_ = absl::Hours(24);
+  Restart();
+  const std::string old = Submit({Spec("old", "pretrain")})[0];
+  const std::string old_dir = MakeArtifacts(old);
+  ASSERT_TRUE(coordinator_->CancelJob("old").ok());
+  // "kept" succeeds; its child has not finished (it runs, then waits for a
+  // worker once this one's lease runs out).
+  const std::vector<std::string> kept =
+      Submit({Spec("kept", "pretrain"), Spec("ft", "finetune", 1, "kept")});
+  const std::string w = AddWorker(7001);
+  ASSERT_TRUE(Complete(w, kept[0] + ".1", true, "/x/ckpt-1.simclr").ok());
+  ASSERT_EQ(Get(kept[1]).state(), v1::RUNNING);
+
+  clock_.Advance(absl::Hours(23));
+  ASSERT_TRUE(coordinator_->Tick().ok());
+  EXPECT_TRUE(coordinator_->GetJob(old).ok());
+  clock_.Advance(absl::Hours(2));
+  ASSERT_TRUE(coordinator_->Tick().ok());
+  EXPECT_EQ(coordinator_->GetJob(old).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(old_dir));
+  EXPECT_FALSE(IsFinal(Get(kept[1]).state()));
+  EXPECT_TRUE(coordinator_->GetJob(kept[0]).ok());  // its child needs it
 }
 
 }  // namespace

@@ -34,10 +34,20 @@ class JobServiceImpl final : public v1::JobService::Service {
   grpc::Status ListJobEvents(grpc::ServerContext* context,
                              const v1::ListJobEventsRequest* request,
                              v1::ListJobEventsResponse* response) override;
+  grpc::Status DeleteJob(grpc::ServerContext* context, const v1::DeleteJobRequest* request,
+                         v1::DeleteJobResponse* response) override;
+  // Streams a trainer's log from the artifact directory (which the
+  // coordinator must see, as it does for checkpoints); with follow, until
+  // the job is final and every later attempt's log is read.
+  grpc::Status GetJobLogs(grpc::ServerContext* context, const v1::GetJobLogsRequest* request,
+                          grpc::ServerWriter<v1::LogChunk>* writer) override;
+  grpc::Status GetJobMetrics(grpc::ServerContext* context, const v1::GetJobMetricsRequest* request,
+                             v1::JobMetrics* response) override;
 
  private:
   Coordinator* const coordinator_;
-  // How often a watch stream checks whether its client went away.
+  // How often a watch or log stream checks whether its client went away
+  // (and a followed log, whether its trainer wrote more).
   const absl::Duration watch_poll_;
   const Authenticator* const auth_;
 };

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_join.h"
 #include "common/data_roots.h"
 #include "common/status_macros.h"
@@ -24,6 +25,7 @@ constexpr double kMaxEpochs = 1e5;
 constexpr int64_t kMaxCount = int64_t{1} << 40;  // steps, examples
 constexpr int kMaxBatch = 1 << 20;
 constexpr int kMaxPriority = 1000;
+constexpr size_t kMaxLabels = 16;
 constexpr size_t kMaxPathLength = 4096;
 
 absl::Status Invalid(const std::string& field, const std::string& got,
@@ -87,6 +89,37 @@ absl::Status CheckName(const std::string& field, const std::string& name) {
   if (!ok) {
     return Invalid(field, name.empty() ? "nothing" : Quoted(name),
                    "1-63 characters of a-z, 0-9 and '-', not starting or ending with '-'");
+  }
+  // Jobs are looked up by id or name, so a name must not read as an id.
+  if (IsJobIdShaped(name)) {
+    return Invalid(field, Quoted(name), "a name that is not of the form j-<number> (job ids are)");
+  }
+  return absl::OkStatus();
+}
+
+// Kubernetes-like labels: short keys and values of a safe alphabet.
+absl::Status CheckLabels(const google::protobuf::Map<std::string, std::string>& labels) {
+  if (labels.size() > kMaxLabels) {
+    return Invalid("labels", absl::StrCat(labels.size(), " labels"),
+                   absl::StrCat("at most ", kMaxLabels));
+  }
+  auto all_of = [](const std::string& text, absl::string_view extra, bool upper) {
+    for (char c : text) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      (upper && c >= 'A' && c <= 'Z') || extra.find(c) != absl::string_view::npos;
+      if (!ok) return false;
+    }
+    return true;
+  };
+  for (const auto& [key, value] : labels) {
+    if (key.empty() || key.size() > 63 || !all_of(key, "._/-", false)) {
+      return Invalid("labels", absl::StrCat("key ", Quoted(key)),
+                     "1-63 characters of a-z, 0-9, '.', '_', '/' and '-'");
+    }
+    if (value.size() > 63 || !all_of(value, "._-", true)) {
+      return Invalid(absl::StrCat("labels.", key), Quoted(value),
+                     "at most 63 characters of A-Z, a-z, 0-9, '.', '_' and '-'");
+    }
   }
   return absl::OkStatus();
 }
@@ -269,6 +302,7 @@ const std::string& DependencyName(const v1::JobSpec& spec) {
 
 absl::Status CheckJobSpec(const v1::JobSpec& spec, const SpecLimits& limits) {
   RETURN_IF_ERROR(CheckName("name", spec.name()));
+  RETURN_IF_ERROR(CheckLabels(spec.labels()));
   const JobKind* kind = FindJobKind(spec.kind());
   if (kind == nullptr) {
     return Invalid("kind", Quoted(spec.kind()), absl::StrCat("one of ", JobKindNames()));
@@ -483,6 +517,11 @@ absl::Status CheckAgainstParent(const v1::JobSpec& parent, const v1::JobSpec& sp
                                 CanBeParentNames(), "), not a ", parent_kind.name, " job"));
   }
   return absl::OkStatus();
+}
+
+bool IsJobIdShaped(absl::string_view text) {
+  if (!absl::ConsumePrefix(&text, "j-") || text.empty()) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 }  // namespace simclr::coordinator

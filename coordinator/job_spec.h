@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "common/job_kinds.h"
 #include "proto/simclr/v1/job.pb.h"
 
@@ -39,6 +40,9 @@ struct SpecLimits {
 // is range-checked (finite, and small enough that no step count computed from
 // it overflows), every string bounded. Does not look at other jobs.
 absl::Status CheckJobSpec(const v1::JobSpec& spec, const SpecLimits& limits = {});
+
+// True for "j-<digits>", the form of job ids, which no name may take.
+bool IsJobIdShaped(absl::string_view text);
 
 // Fills every unset field with the default of the spec's kind. `inherited` is
 // the parent's (finetune, linear_eval) or teacher's (distill) completed spec, or

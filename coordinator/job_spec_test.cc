@@ -68,6 +68,26 @@ TEST(JobSpecTest, RejectsBadNames) {
   ExpectInvalid(spec, "name", "\"Bad_Name\"");
   spec.set_name("");
   ExpectInvalid(spec, "name", "got nothing");
+  // Jobs are found by id or name: a name may not look like an id.
+  spec.set_name("j-3");
+  ExpectInvalid(spec, "name", "not of the form j-<number>");
+  spec.set_name("j-3a");
+  EXPECT_TRUE(CheckJobSpec(spec).ok());
+}
+
+TEST(JobSpecTest, ChecksLabels) {
+  v1::JobSpec spec = Pretrain();
+  (*spec.mutable_labels())["team"] = "Vision-1";
+  (*spec.mutable_labels())["example.com/owner"] = "ada";
+  EXPECT_TRUE(CheckJobSpec(spec).ok());
+  (*spec.mutable_labels())["Team"] = "x";
+  ExpectInvalid(spec, "labels", "key \"Team\"");
+  spec.mutable_labels()->erase("Team");
+  (*spec.mutable_labels())["team"] = "a b";
+  ExpectInvalid(spec, "labels.team", "\"a b\"");
+  spec.mutable_labels()->clear();
+  for (int i = 0; i < 17; ++i) (*spec.mutable_labels())["k" + std::to_string(i)] = "v";
+  ExpectInvalid(spec, "labels", "at most 16");
 }
 
 TEST(JobSpecTest, FinetuneNeedsAParentAndMayNotSetAModel) {

@@ -27,6 +27,9 @@ class JobStore {
                            const std::vector<v1::JobEvent>& events) = 0;
   absl::Status Put(const std::vector<v1::Job>& jobs) { return Put(jobs, {}); }
 
+  // Removes the jobs `ids` and their events in one atomic, durable commit;
+  // unknown ids are skipped. On error nothing changed.
+  virtual absl::Status Delete(const std::vector<std::string>& ids) = 0;
   // The events of job `id`, oldest first (none for an unknown id).
   virtual absl::StatusOr<std::vector<v1::JobEvent>> LoadEvents(const std::string& id) = 0;
 };

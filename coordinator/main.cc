@@ -73,6 +73,9 @@ ABSL_FLAG(int, missed_heartbeats, 3, "a worker is lost after this many missed he
 ABSL_FLAG(int, unhealthy_after_failures, 3,
           "a worker on whose side this many attempts failed in a row is unhealthy: placed "
           "last, shown by get workers, counted by simclr_coordinator_unhealthy_workers");
+ABSL_FLAG(absl::Duration, job_retention, absl::ZeroDuration(),
+          "delete finished jobs, their events and artifacts this long after they finish "
+          "(e.g. 720h), unless a job that has not finished depends on them; 0 keeps them");
 ABSL_FLAG(absl::Duration, collective_timeout, absl::Minutes(5),
           "bound on every collective of a gang; a dead peer becomes an error");
 
@@ -129,6 +132,7 @@ int main(int argc, char** argv) {
                               ? state_dir + "/artifacts"
                               : absl::GetFlag(FLAGS_artifact_dir);
   options.collective_timeout = absl::GetFlag(FLAGS_collective_timeout);
+  options.retention = absl::GetFlag(FLAGS_job_retention);
   options.spec_limits.data_roots = absl::GetFlag(FLAGS_data_roots);
   options.spec_limits.max_world_size = absl::GetFlag(FLAGS_max_world_size);
   auto coordinator =

@@ -73,7 +73,7 @@ void RpcMetrics::Record(const std::string& method, const std::string& code, doub
   static const prometheus::Histogram::BucketBoundaries kBuckets = {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600};
   rpcs_.Add({{"method", method}, {"code", code}}).Increment();
-  // Streams (WatchJob) last as long as the job; their duration is still useful.
+  // Streams (WatchJob, GetJobLogs) last as long as the job; their duration is still useful.
   duration_.Add({{"method", method}}, kBuckets).Observe(seconds);
   if (code == "UNAUTHENTICATED" || code == "PERMISSION_DENIED") unauthenticated_.Increment();
 }

@@ -217,4 +217,29 @@ absl::Status SqliteJobStore::Put(const std::vector<v1::Job>& jobs,
   return absl::OkStatus();
 }
 
+absl::Status SqliteJobStore::Delete(const std::vector<std::string>& ids) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  absl::Status status = [&]() -> absl::Status {
+    for (const char* sql : {"DELETE FROM jobs WHERE id = ?1", "DELETE FROM events WHERE job_id = ?1"}) {
+      Statement remove;
+      if (sqlite3_prepare_v2(db_, sql, -1, remove.out(), nullptr) != SQLITE_OK) {
+        return Error("preparing a deletion");
+      }
+      for (const std::string& id : ids) {
+        sqlite3_reset(remove.get());
+        sqlite3_bind_text(remove.get(), 1, id.c_str(), -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(remove.get()) != SQLITE_DONE) {
+          return Error(absl::StrCat("deleting job ", id));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }();
+  if (status.ok()) status = Exec("COMMIT");
+  if (!status.ok() && !sqlite3_get_autocommit(db_)) Exec("ROLLBACK").IgnoreError();
+  if (!status.ok()) return absl::UnavailableError(status.message());
+  return absl::OkStatus();
+}
+
 }  // namespace simclr::coordinator

@@ -43,6 +43,7 @@ class SqliteJobStore final : public JobStore {
   using JobStore::Put;
   absl::Status Put(const std::vector<v1::Job>& jobs,
                    const std::vector<v1::JobEvent>& events) override;
+  absl::Status Delete(const std::vector<std::string>& ids) override;
   absl::StatusOr<std::vector<v1::JobEvent>> LoadEvents(const std::string& id) override;
 
  private:

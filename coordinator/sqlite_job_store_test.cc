@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -42,6 +43,29 @@ TEST(SqliteJobStoreTest, JobsSurviveReopeningInSubmissionOrder) {
   EXPECT_EQ((*jobs)[0].state(), v1::SUCCEEDED);
   EXPECT_DOUBLE_EQ((*jobs)[0].metrics().at("top1"), 0.75);
   EXPECT_EQ((*jobs)[1].id(), "j-10");
+}
+
+TEST(SqliteJobStoreTest, DeleteRemovesJobsAndTheirEventsDurably) {
+  const std::string path = TempPath("delete.db");
+  std::remove(path.c_str());
+  {
+    auto store = SqliteJobStore::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status();
+    v1::JobEvent event;
+    event.set_job_id("j-1");
+    event.set_to_state(v1::QUEUED);
+    ASSERT_TRUE((*store)->Put({MakeJob("j-1", "a", v1::SUCCEEDED), MakeJob("j-2", "b", v1::QUEUED)},
+                              {event})
+                    .ok());
+    ASSERT_TRUE((*store)->Delete({"j-1", "j-404"}).ok());
+  }
+  auto store = SqliteJobStore::Open(path);
+  ASSERT_TRUE(store.ok());
+  auto jobs = (*store)->LoadAll();
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ((*jobs)[0].id(), "j-2");
+  EXPECT_TRUE((*store)->LoadEvents("j-1")->empty());
 }
 
 TEST(SqliteJobStoreTest, RefusesANewerSchema) {

@@ -55,6 +55,21 @@ def wait_until(predicate, timeout, what):
     raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
 
 
+# The API's int64 fields (proto/simclr/v1), which protobuf's JSON mapping
+# writes as strings.
+INT64_FIELDS = {"step", "total_steps", "seed", "max_steps", "max_train_examples",
+                "max_test_examples", "validation_examples", "memory_size",
+                "checkpoint_every_steps", "memory_bytes", "device_memory_bytes"}
+
+
+def int64_fields_as_ints(obj):
+    """json.loads object_hook: the int64 fields of `obj` as ints."""
+    for key in INT64_FIELDS & obj.keys():
+        if isinstance(obj[key], str):
+            obj[key] = int(obj[key])
+    return obj
+
+
 def tiny_pretrain(name, steps, world_size=2, max_restarts=0, train_examples=1024,
                   test_examples=128, base_lr=0.3, seed=3, checkpoint_every=None, data_path=None,
                   memory_size=0):
@@ -251,8 +266,12 @@ class Cluster:
         return self.ctl("submit", "-f", "-", stdin=yaml_text).stdout.split()
 
     def get(self, what, name=None):
+        """The API object as `-o json` prints it, with its 64-bit integers
+        (strings in protobuf's JSON mapping) read back as ints; for "jobs" and
+        "workers", the list inside the list response."""
         args = ["get", what] + ([name] if name else []) + ["-o", "json"]
-        return json.loads(self.ctl(*args).stdout)
+        doc = json.loads(self.ctl(*args).stdout, object_hook=int64_fields_as_ints)
+        return doc.get(what, []) if what in ("jobs", "workers") else doc
 
     def job(self, name):
         return self.get("job", name)

@@ -26,18 +26,18 @@ class ControlPlaneTest(ClusterTestCase):
         self.assertIn("SUCCEEDED", watched.stdout)
         before = c.job("gang")
         self.assertEqual(before["state"], "SUCCEEDED")
-        self.assertEqual(before["world_size"], 2)
+        self.assertEqual(before["spec"]["world_size"], 2)
         self.assertEqual(len(before["workers"]), 2)
-        self.assertEqual(before["progress"]["step"], 4)
+        self.assertEqual(int(before["progress"]["step"]), 4)
         self.assertTrue(os.path.exists(before["checkpoint"]), before["checkpoint"])
         self.assertGreaterEqual(before["metrics"]["top1"], 0.0)
 
         c.kill_coordinator()
         c.start_coordinator()
         after = c.job(ids[0])
-        for field in ("id", "name", "state", "attempts", "workers", "checkpoint", "finished_at"):
+        for field in ("id", "spec", "state", "attempts", "workers", "checkpoint", "finished_at"):
             self.assertEqual(after[field], before[field], field)
-        self.assertEqual(after["progress"]["step"], 4)
+        self.assertEqual(int(after["progress"]["step"]), 4)
         # The workers find the new coordinator and register again.
         wait_until(lambda: len([w for w in c.get("workers") if w["state"] == "IDLE"]) == 2, 30,
                    "the workers to re-register")
@@ -74,7 +74,7 @@ class ControlPlaneTest(ClusterTestCase):
     def test_3_a_lost_worker_fails_its_job_naming_it(self):
         c = self.cluster
         c.submit(tiny("lost", steps=100000))
-        job = wait_until(lambda: (lambda j: j if j["progress"]["step"] >= 1 else None)(c.job("lost")),
+        job = wait_until(lambda: (lambda j: j if int(j["progress"]["step"]) >= 1 else None)(c.job("lost")),
                          120, "the job to make progress")
         victim = job["workers"][1]
         c.kill_worker(victim)

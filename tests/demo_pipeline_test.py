@@ -50,19 +50,19 @@ class DemoPipelineTest(unittest.TestCase):
 
     def test_every_mode_submits_the_papers_pipeline(self):
         for mode, jobs in self.jobs.items():
-            by_name = {j["name"]: j for j in jobs}
+            by_name = {j["spec"]["name"]: j for j in jobs}
             self.assertEqual(set(by_name), set(EXPECTED_JOBS), mode)
             for name, (kind, parent, fraction) in EXPECTED_JOBS.items():
                 spec = by_name[name]["spec"]
-                self.assertEqual(by_name[name]["kind"], kind, name)
-                self.assertEqual(spec["train"]["seed"], 7, name)
+                self.assertEqual(by_name[name]["spec"]["kind"], kind, name)
+                self.assertEqual(int(spec["train"]["seed"]), 7, name)
                 self.assertEqual(spec["data"].get("label_fraction"), fraction, name)
                 if kind == "distill":
                     self.assertEqual(spec["teacher"], parent)
                 # A child waits for its parent (a student for its teacher).
                 expected_parent = by_name[parent]["id"] if parent else ""
                 self.assertEqual(by_name[name].get("parent_id", ""), expected_parent, name)
-            self.assertEqual(by_name["demo-pretrain"]["world_size"], 2, mode)
+            self.assertEqual(by_name["demo-pretrain"]["spec"]["world_size"], 2, mode)
             # The student is smaller than its teacher, the baselines are the teacher's network.
             teacher = by_name["demo-pretrain"]["spec"]["model"]
             self.assertLess(by_name["demo-distill"]["spec"]["model"]["width_multiplier"],
@@ -83,17 +83,17 @@ class DemoPipelineTest(unittest.TestCase):
 
     def test_modes_grow_in_training_and_only_quick_slices_the_data(self):
         def epochs(mode, name):
-            return {j["name"]: j for j in self.jobs[mode]}[name]["spec"]["train"]["epochs"]
+            return {j["spec"]["name"]: j for j in self.jobs[mode]}[name]["spec"]["train"]["epochs"]
 
         self.assertLess(epochs("default", "demo-pretrain"), epochs("full", "demo-pretrain"))
         for mode, jobs in self.jobs.items():
             for job in jobs:
-                sliced = job["spec"]["data"].get("max_train_examples", 0) > 0
-                self.assertEqual(sliced, mode == "quick", (mode, job["name"]))
+                sliced = int(job["spec"]["data"].get("max_train_examples", 0)) > 0
+                self.assertEqual(sliced, mode == "quick", (mode, job["spec"]["name"]))
 
     def test_seed_reaches_every_job(self):
         for job in submitted_jobs("quick", 12):
-            self.assertEqual(job["spec"]["train"]["seed"], 12, job["name"])
+            self.assertEqual(int(job["spec"]["train"]["seed"]), 12, job["spec"]["name"])
 
     def test_bad_mode_or_seed_exits_with_the_reason(self):
         script = runfile("scripts/demo_lib/pipeline.py")
@@ -105,7 +105,7 @@ class DemoPipelineTest(unittest.TestCase):
     def test_the_sweep_submits_three_widths_against_the_tuned_baseline(self):
         with Cluster(workers=0) as c:
             ids = c.submit(pipeline.sweep(7))
-            jobs = {j["name"]: j for j in c.get("jobs")}
+            jobs = {j["spec"]["name"]: j for j in c.get("jobs")}
         self.assertEqual(len(ids), 5 * len(pipeline.SWEEP_WIDTHS))
         pretrain_epochs = set()
         for width in pipeline.SWEEP_WIDTHS:
@@ -134,7 +134,7 @@ class DemoPipelineTest(unittest.TestCase):
             printed = subprocess.run(
                 [sys.executable, runfile("scripts/demo_lib/results.py"), out, "--describe",
                  runfile("model/tools/simclr-model")],
-                input=json.dumps(finished), capture_output=True, text=True, check=True).stdout
+                input=json.dumps({"jobs": finished}), capture_output=True, text=True, check=True).stdout
             with open(out) as f:
                 rows = json.load(f)["rows"]
         self.assertEqual([(r["label_fraction"], r["width"]) for r in rows],
@@ -151,14 +151,14 @@ class DemoPipelineTest(unittest.TestCase):
         top1 = {"demo-finetune-1pct": 0.7505, "demo-supervised-1pct": 0.6681,
                 "demo-distill": 0.7269}
         for job in jobs:
-            if job["name"] in top1:
+            if job["spec"]["name"] in top1:
                 job["state"] = "SUCCEEDED"
-                job["metrics"] = {"top1": top1[job["name"]], "top5": 0.99}
+                job["metrics"] = {"top1": top1[job["spec"]["name"]], "top5": 0.99}
         with tempfile.TemporaryDirectory(dir=os.environ.get("TEST_TMPDIR")) as tmp:
             out = os.path.join(tmp, "results.json")
             printed = subprocess.run(
                 [sys.executable, runfile("scripts/demo_lib/results.py"), out],
-                input=json.dumps(jobs), capture_output=True, text=True, check=True).stdout
+                input=json.dumps({"jobs": jobs}), capture_output=True, text=True, check=True).stdout
             with open(out) as f:
                 rows = json.load(f)["rows"]
         # The pretraining job has no label fraction and no row of its own.

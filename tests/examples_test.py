@@ -17,7 +17,7 @@ class ExamplesTest(unittest.TestCase):
             text = f.read()
         with Cluster(workers=0) as c:
             ids = c.submit(text)
-            jobs = {j["name"]: j for j in c.get("jobs")}
+            jobs = {j["spec"]["name"]: j for j in c.get("jobs")}
         self.assertEqual(len(ids), text.count("\nkind: ") + text.startswith("kind: "), path)
         return jobs
 
@@ -46,13 +46,13 @@ class ExamplesTest(unittest.TestCase):
         # Every job holds out the pretraining's validation set; the student's
         # label loss sees the fine-tuning's 10% only.
         for job in (finetune, self_distill, student):
-            self.assertEqual(job["spec"]["data"]["validation_examples"], 5000, job["name"])
+            self.assertEqual(int(job["spec"]["data"]["validation_examples"]), 5000, job["spec"]["name"])
         self.assertEqual(student["spec"]["data"]["label_fraction"], 0.1)
         self.assertEqual(student["spec"]["train"]["seed"], finetune["spec"]["train"]["seed"])
         self.assertNotIn("label_fraction", self_distill["spec"]["data"])
         # Each waits for the one before it.
         for job in (finetune, self_distill, student):
-            self.assertEqual(job["state"], "PENDING", job["name"])
+            self.assertEqual(job["state"], "PENDING", job["spec"]["name"])
 
 
 if __name__ == "__main__":

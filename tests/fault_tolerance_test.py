@@ -27,7 +27,7 @@ class FaultToleranceTest(ClusterTestCase):
         c = self.cluster
         c.submit(spec("paused", 60))
         wait_until(lambda: c.job("paused")["progress"].get("step", 0) >= 2, 180, "2 steps")
-        before = c.job("paused")["progress"]["step"]
+        before = int(c.job("paused")["progress"]["step"])
         # A long fsync, a VM stall, a GC pause: 3 lease periods (1 s
         # heartbeats, 3 missed make a lease) without the coordinator.
         c.coordinator.send_signal(signal.SIGSTOP)
@@ -42,7 +42,7 @@ class FaultToleranceTest(ClusterTestCase):
         job = c.job("paused")
         self.assertEqual(job["state"], "SUCCEEDED")
         self.assertEqual(job["attempts"], 1, job["reason"])  # nothing restarted
-        self.assertGreater(job["progress"]["step"], before)
+        self.assertGreater(int(job["progress"]["step"]), before)
         self.assertFalse([w for w in c.get("workers") if w["state"] == "LOST"], c.get("workers"))
 
     def test_a_corrupt_checkpoint_falls_back_to_the_newest_good_one(self):
@@ -98,7 +98,7 @@ class FaultToleranceTest(ClusterTestCase):
         wait_until(lambda: len([w for w in c.get("workers") if w["state"] == "IDLE"]) >= 2, 60,
                    "two idle workers")
         c.submit(spec("coordinator-killed", 40))  # max_restarts: 0
-        before = wait_until(lambda: (lambda j: j if j["checkpoint"] and j["progress"]["step"] >= 5
+        before = wait_until(lambda: (lambda j: j if j["checkpoint"] and int(j["progress"]["step"]) >= 5
                                      else None)(c.job("coordinator-killed")), 180, "a checkpoint")
         c.kill_coordinator()
         killed = time.monotonic()
@@ -136,7 +136,7 @@ class HungWorkerTest(unittest.TestCase):
         with Cluster(workers=3, worker_args=["--trainer_grace_period=5s"]) as c:
             c.submit(spec("hung", 40, max_restarts=1))
             job = wait_until(lambda: (lambda j: j if j["checkpoint"] and
-                                      j["progress"]["step"] >= 5 else None)(c.job("hung")),
+                                      int(j["progress"]["step"]) >= 5 else None)(c.job("hung")),
                              180, "a checkpoint")
             victim = job["workers"][1]
             agent = c.workers[c.worker_index(victim)]
@@ -216,7 +216,7 @@ class FullDiskTest(unittest.TestCase):
         with Cluster(workers=2, coordinator_args=["--artifact_dir=" + self.volume]) as c:
             c.submit(spec("full", 40, max_restarts=3))
             before = wait_until(lambda: (lambda j: j if j["checkpoint"] and
-                                         j["progress"]["step"] >= 6 else None)(c.job("full")),
+                                         int(j["progress"]["step"]) >= 6 else None)(c.job("full")),
                                 180, "a checkpoint")
             filler = self.fill()
             filled = time.monotonic()

@@ -58,7 +58,7 @@ class PipelineTest(ClusterTestCase):
         for job in (pre, ft, kd):
             self.assertEqual(job["state"], "SUCCEEDED", job)
             for metric in ("loss", "lr", "images_per_second", "top1", "top5"):
-                self.assertIn(metric, job["metrics"], (job["name"], metric))
+                self.assertIn(metric, job["metrics"], (job["spec"]["name"], metric))
             self.assertTrue(0.0 <= job["metrics"]["top1"] <= job["metrics"]["top5"] <= 1.0, job)
             self.assertTrue(math.isfinite(job["metrics"]["loss"]))
             self.assertTrue(os.path.exists(job["checkpoint"]), job["checkpoint"])

@@ -63,8 +63,7 @@ TrainerProcessRunner::TrainerProcessRunner(TrainerProcessRunnerOptions options,
     : options_(std::move(options)), observer_(observer), clock_(clock) {}
 
 std::string TrainerProcessRunner::LogPath(const v1::TaskAssignment& task) {
-  return absl::StrCat(model::AttemptDirectory(task.artifact_dir(), task.attempt()), "/rank-",
-                      task.rank(), ".log");
+  return model::RankLogPath(task.artifact_dir(), task.attempt(), task.rank());
 }
 
 absl::StatusOr<TaskResult> TrainerProcessRunner::Run(const v1::TaskAssignment& task,

@@ -39,6 +39,16 @@ class InMemoryJobStore final : public JobStore {
     return absl::OkStatus();
   }
 
+  absl::Status Delete(const std::vector<std::string>& ids) override {
+    absl::MutexLock lock(&mu_);
+    if (fail_writes_) return absl::UnavailableError("injected store failure");
+    for (const std::string& id : ids) {
+      jobs_.erase(Seq(id));
+      events_.erase(id);
+    }
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<std::vector<v1::JobEvent>> LoadEvents(const std::string& id) override {
     absl::MutexLock lock(&mu_);
     auto it = events_.find(id);

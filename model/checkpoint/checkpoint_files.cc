@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -48,6 +49,10 @@ absl::Status Unlink(const std::string& path) {
 
 std::string AttemptDirectory(const std::string& artifact_dir, int attempt) {
   return absl::StrCat(artifact_dir, "/attempt-", attempt);
+}
+
+std::string RankLogPath(const std::string& artifact_dir, int attempt, int rank) {
+  return absl::StrCat(AttemptDirectory(artifact_dir, attempt), "/rank-", rank, ".log");
 }
 
 std::string CheckpointFileName(int64_t step) {
@@ -138,6 +143,33 @@ absl::Status FsyncDirectory(const std::string& dir) {
   ::close(fd);
   if (!ok) return absl::InternalError(absl::StrCat("fsync of directory ", dir, ": ", error));
   return absl::OkStatus();
+}
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
+  std::string tmp = TemporaryCheckpointTemplate(path);
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat("creating a temporary file for ", path, ": ",
+                                            ErrnoText()));
+  }
+  std::string error;
+  for (size_t done = 0; error.empty() && done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) error = absl::StrCat("writing ", tmp, ": ", ErrnoText());
+    done += n > 0 ? static_cast<size_t>(n) : 0;
+  }
+  if (error.empty() && ::fsync(fd) != 0) error = absl::StrCat("fsync of ", tmp, ": ", ErrnoText());
+  if (::close(fd) != 0 && error.empty()) error = absl::StrCat("closing ", tmp, ": ", ErrnoText());
+  if (error.empty() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    error = absl::StrCat("renaming ", tmp, " to ", path, ": ", ErrnoText());
+  }
+  if (!error.empty()) {
+    ::unlink(tmp.c_str());
+    return absl::InternalError(error);
+  }
+  const size_t slash = path.rfind('/');
+  return FsyncDirectory(slash == std::string::npos ? "." : path.substr(0, std::max<size_t>(slash, 1)));
 }
 
 }  // namespace simclr::model

@@ -7,6 +7,9 @@
 //   <artifact_dir>/attempt-<A>/ckpt-<step>.simclr   checkpoints (rank 0)
 //   <artifact_dir>/attempt-<A>/steps.jsonl          the step log (rank 0)
 //   <artifact_dir>/attempt-<A>/rank-<R>.log         each trainer's output
+//   <artifact_dir>/attempt-<A>/model.pt             the trained network for
+//                                                   PyTorch (export.h; rank 0,
+//                                                   when the job succeeds)
 // A checkpoint is written to ".ckpt-<step>.simclr.tmp.XXXXXX" beside its final
 // name and renamed over it (model/checkpoint/checkpoint.h).
 #ifndef SIMCLR_MODEL_CHECKPOINT_CHECKPOINT_FILES_H_
@@ -23,6 +26,16 @@ namespace simclr::model {
 
 // "<artifact_dir>/attempt-<attempt>".
 std::string AttemptDirectory(const std::string& artifact_dir, int attempt);
+
+// "<artifact_dir>/attempt-<attempt>/rank-<rank>.log": a trainer's output.
+std::string RankLogPath(const std::string& artifact_dir, int attempt, int rank);
+
+// The step log rank 0 writes in its attempt directory: one JSON object per
+// step ({"step": 1, "epoch": 0.03, "loss": 9.59, "lr": 0, ...}).
+inline constexpr char kStepLogName[] = "steps.jsonl";
+
+// The exported network's name in the attempt directory (export.h).
+inline constexpr char kExportFileName[] = "model.pt";
 
 // "ckpt-<step>.simclr".
 std::string CheckpointFileName(int64_t step);
@@ -49,6 +62,11 @@ absl::Status KeepLastCheckpoints(const std::string& dir, int keep,
 // Deletes the temporary files that a writer left in `dir` when it died between
 // creating and renaming one; returns how many. A missing `dir` has none.
 absl::StatusOr<int> RemoveTemporaryCheckpoints(const std::string& dir);
+
+// Writes `bytes` to `path` as a checkpoint is written: to a temporary file
+// beside it (TemporaryCheckpointTemplate), fsync'ed, renamed over `path`, and
+// the directory fsync'ed. Internal naming the file and errno text.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes);
 
 // fsync(2) of a directory, so that renames and deletions in it are durable.
 absl::Status FsyncDirectory(const std::string& dir);

@@ -53,7 +53,8 @@ std::vector<torch::Tensor> ProjectionHeadImpl::forward(const torch::Tensor& x) {
 }
 
 int64_t ProjectionHeadImpl::output_width(int k) const {
-  return k < num_layers() ? in_features_ : proj_dim_;
+  // forward()[0] is the input itself, also when there are no layers.
+  return k == 0 || k < num_layers() ? in_features_ : proj_dim_;
 }
 
 }  // namespace simclr::model

@@ -42,7 +42,8 @@ class ProjectionHeadImpl : public torch::nn::Module {
   std::vector<torch::Tensor> forward(const torch::Tensor& x);
 
   int num_layers() const { return static_cast<int>(linears_.size()); }
-  // Width of forward()[k]: in_features for k < num_layers, proj_dim at the end.
+  // Width of forward()[k]: in_features for k == 0 and k < num_layers, else
+  // proj_dim (the last layer's output).
   int64_t output_width(int k) const;
 
  private:

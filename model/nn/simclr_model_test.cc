@@ -67,6 +67,7 @@ TEST(ProjectionHeadTest, ZeroLayersIsIdentity) {
   ASSERT_EQ(outs.size(), 1u);
   EXPECT_TRUE(outs[0].equal(x));
   EXPECT_TRUE(head->parameters().empty());
+  EXPECT_EQ(head->output_width(0), 8);  // the input's width, not proj_dim
 }
 
 TEST(SimclrModelTest, EmbeddingAndLogitsHaveConfiguredWidths) {
@@ -101,6 +102,20 @@ TEST(SimclrModelTest, ClassifierFromLastHeadLayerReadsProjection) {
   absl::StatusOr<SimclrModel> made = MakeSimclrModel(o);
   ASSERT_TRUE(made.ok()) << made.status();
   EXPECT_EQ((*made)->classifier()->weight.size(1), 16);
+}
+
+// A network without a projection head (proj_head_layers 0, e.g. a supervised
+// baseline) classifies the encoder's features.
+TEST(SimclrModelTest, ClassifierWithoutAHeadReadsTheFeatures) {
+  ModelOptions o = SmallOptions();
+  o.proj_head_layers = 0;
+  o.num_classes = 5;
+  absl::StatusOr<SimclrModel> made = MakeSimclrModel(o);
+  ASSERT_TRUE(made.ok()) << made.status();
+  const int64_t features = (*made)->encoder()->num_features();
+  EXPECT_EQ((*made)->classifier()->weight.size(1), features);
+  EXPECT_EQ((*made)->forward(torch::randn({2, 3, 32, 32})).logits.sizes(),
+            (std::vector<int64_t>{2, 5}));
 }
 
 TEST(SimclrModelTest, ParameterGroupsSeparateWeightsFromNormAndBias) {

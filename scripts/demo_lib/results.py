@@ -1,4 +1,5 @@
-"""Turns the demo's finished jobs (simclrctl get jobs -o json on stdin) into
+"""Turns the demo's finished jobs (simclrctl get jobs -o json on stdin: a
+ListJobsResponse in protobuf's JSON mapping) into
 the results table and its JSON file; for `scripts/demo --sweep`, the table by
 width, with each encoder's parameter count from `simclr-model describe`.
 
@@ -24,10 +25,10 @@ def model_name(model):
 
 
 def rows(jobs):
-    by_name = {j["name"]: j for j in jobs}
+    by_name = {j["spec"]["name"]: j for j in jobs}
     out = []
     for job in jobs:
-        kind = job["kind"]
+        kind = job["spec"]["kind"]
         if kind not in METHOD:
             continue
         spec = job["spec"]
@@ -35,7 +36,7 @@ def rows(jobs):
         if kind == "distill":  # labels reach the student through its teacher
             fraction = by_name[spec["teacher"]]["spec"]["data"].get("label_fraction")
         method = METHOD[kind]
-        if kind == "supervised" and "-tuned-" in job["name"]:
+        if kind == "supervised" and "-tuned-" in job["spec"]["name"]:
             method = "supervised_tuned"  # trained as a practitioner would (pipeline.py)
         out.append({
             "method": method,
@@ -43,8 +44,8 @@ def rows(jobs):
             "model": model_name(spec["model"]),
             "top1": job["metrics"].get("top1") if job["state"] == "SUCCEEDED" else None,
             "top5": job["metrics"].get("top5") if job["state"] == "SUCCEEDED" else None,
-            "job": job["name"],
-            "seed": spec["train"].get("seed"),
+            "job": spec["name"],
+            "seed": int(spec["train"]["seed"]) if "seed" in spec["train"] else None,
             "state": job["state"],
         })
     order = {"supervised": 0, "supervised_tuned": 1, "linear_eval": 2, "simclrv2_finetune": 3,
@@ -74,11 +75,11 @@ def encoder_params(describe, model, image_size=28, channels=1):
 def sweep_rows(jobs, describe=None):
     """One row per width and label fraction: the fine-tuned and the tuned
     supervised top-1, and the gain."""
-    by_name = {j["name"]: j for j in jobs}
+    by_name = {j["spec"]["name"]: j for j in jobs}
     out = []
     for job in jobs:
         # Names as pipeline.sweep_name writes them: sweep-w1-<n>-<part>.
-        match = re.fullmatch(r"(sweep-w1-\d+)-finetune-(\d+)pct", job["name"])
+        match = re.fullmatch(r"(sweep-w1-\d+)-finetune-(\d+)pct", job["spec"]["name"])
         if not match:
             continue
         prefix, pct = match.group(1), match.group(2)
@@ -119,8 +120,8 @@ def main(argv):
     parser.add_argument("out")
     parser.add_argument("--describe", help="the simclr-model binary (for --sweep's table)")
     args = parser.parse_args(argv[1:])
-    jobs = json.load(sys.stdin)
-    swept = any(j["name"].startswith("sweep-") for j in jobs)
+    jobs = json.load(sys.stdin).get("jobs", [])
+    swept = any(j["spec"]["name"].startswith("sweep-") for j in jobs)
     result = {"rows": sweep_rows(jobs, args.describe) if swept else rows(jobs)}
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)

@@ -43,27 +43,36 @@ class Binaries:
                                 capture_output=True, text=True, timeout=30)
         return "\n".join(line for line in result.stderr.splitlines() if "ERROR" in line)
 
-    def ctl_options(self):
-        """{option: whether it takes a value} from simclrctl --help, whose
-        option lines read `  -f, --filename=FILE    what it does`."""
+    def ctl_options(self, verb=None):
+        """{option: whether it takes a value} from `simclrctl [VERB] --help`,
+        whose option lines read `  -f,--filename TEXT REQUIRED   what it does`
+        (a flag that takes no value has no type after its names)."""
+        key = "simclrctl " + (verb or "")
+        if key not in self._help:
+            result = subprocess.run([self.paths["simclrctl"]] + ([verb] if verb else []) +
+                                    ["--help"], capture_output=True, text=True, timeout=30)
+            self._help[key] = result.stdout + result.stderr
         options = {}
-        for line in self.help_text("simclrctl").splitlines():
+        for line in self._help[key].splitlines():
             if not line.startswith("  -"):
                 continue
-            tokens = re.split(r",? ", line.strip().split("  ")[0])
-            takes_value = any("=" in t for t in tokens)
-            for token in tokens:
-                options[token.split("=")[0]] = takes_value
+            names, _, rest = re.split(r"\s{2,}", line.strip())[0].partition(" ")
+            for name in names.split(","):
+                options[name] = bool(rest.strip())
         return options
 
     def ctl_args(self, args):
-        """(options {name: value or None}, positional words) of a simclrctl command line."""
+        """(options {name: value or None}, positional words, options simclrctl
+        does not have) of a simclrctl command line: the global options, then
+        the verb's."""
         takes_value = self.ctl_options()
-        options, words, i = {}, [], 0
+        options, words, unknown, i = {}, [], [], 0
         while i < len(args):
             arg = args[i]
             if arg.startswith("-"):
                 name, eq, value = arg.partition("=")
+                if name not in takes_value:
+                    unknown.append(name)
                 if not eq:
                     value = None
                     if takes_value.get(name) and i + 1 < len(args):
@@ -71,9 +80,11 @@ class Binaries:
                         value = args[i]
                 options[name] = value
             else:
+                if not words:  # the verb: its options from here on
+                    takes_value = dict(takes_value, **self.ctl_options(arg))
                 words.append(arg)
             i += 1
-        return options, words
+        return options, words, unknown
 
     def submit(self, spec_path, data_roots, tmp):
         """Submits `spec_path` with simclrctl to a fresh coordinator on loopback
@@ -97,7 +108,7 @@ class Binaries:
                     raise AssertionError("the coordinator did not answer within 30 s")
                 time.sleep(0.2)
             submitted = ctl("submit", "-f", spec_path)
-            jobs = json.loads(ctl("get", "jobs", "-o", "json").stdout or "[]")
+            jobs = json.loads(ctl("get", "jobs", "-o", "json").stdout or "{}").get("jobs", [])
             return submitted, jobs
         finally:
             daemon.kill()

@@ -11,6 +11,8 @@
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "model/checkpoint/checkpoint.h"
+#include "model/checkpoint/checkpoint_files.h"
+#include "model/checkpoint/export.h"
 #include "model/distributed/collectives.h"
 #include "worker/training/autocast_scope.h"
 #include "worker/training/model_setup.h"
@@ -73,7 +75,7 @@ absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
   double images_per_second = 0;
   // Rank 0 keeps a per-step log next to the checkpoints (one JSON object per
   // line), the job's training curve for later comparison and plotting.
-  const std::string step_log_path = options.artifact_dir + "/steps.jsonl";
+  const std::string step_log_path = absl::StrCat(options.artifact_dir, "/", model::kStepLogName);
   std::ofstream step_log;
   if (options.rank == 0) {
     step_log.open(step_log_path, std::ios::app);
@@ -195,6 +197,12 @@ absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
         parts.observer->OnCheckpoint(parts.labels, Seconds(clock.Now() - before));
       }
       last_checkpoint = checkpoint;
+      // What users take away (NOTE [export format]); selective-kernel
+      // networks have no torchvision form and keep only the checkpoint.
+      if (last && model.options().resnet.sk_ratio == 0) {
+        RETURN_IF_ERROR(model::ExportForPyTorch(
+            model, absl::StrCat(options.artifact_dir, "/", model::kExportFileName)));
+      }
     }
 
     v1::Progress progress;
