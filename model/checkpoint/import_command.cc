@@ -1,10 +1,6 @@
 #include "model/checkpoint/import_command.h"
 
-#include <map>
-#include <set>
-
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
+#include "CLI/CLI.hpp"
 #include "model/checkpoint/simclrv2_import.h"
 
 namespace simclr::model {
@@ -14,88 +10,35 @@ constexpr int kOk = 0;
 constexpr int kFailure = 1;
 constexpr int kUsage = 2;
 
-constexpr char kUsageText[] =
-    "usage: simclr-model import --from FILE.pth --to DIR "
-    "[--depth N] [--width_multiplier W] [--sk_ratio R]\n";
-
-// "--name value" / "--name=value" into `values`; false (with a message in
-// `error`) for unknown, repeated or valueless flags and positional arguments.
-bool ParseFlags(const std::vector<std::string>& args, std::map<std::string, std::string>* values,
-                std::string* error) {
-  static const std::set<std::string> kKnown = {"from", "to", "depth", "width_multiplier",
-                                               "sk_ratio"};
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg.rfind("--", 0) != 0) {
-      *error = absl::StrCat("unexpected argument '", arg, "'");
-      return false;
-    }
-    std::string name = arg.substr(2), value;
-    const size_t eq = name.find('=');
-    if (eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      *error = absl::StrCat("flag --", name, " needs a value");
-      return false;
-    }
-    if (kKnown.count(name) == 0) {
-      *error = absl::StrCat("unknown flag --", name);
-      return false;
-    }
-    if (!values->emplace(name, value).second) {
-      *error = absl::StrCat("flag --", name, " given twice");
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 int RunImport(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  std::map<std::string, std::string> values;
-  std::string error;
-  if (!ParseFlags(args, &values, &error)) {
-    err << "simclr-model import: " << error << "\n" << kUsageText;
+  std::string from, to;
+  SimclrV2ImportFlags flags;
+  CLI::App app("convert a public SimCLRv2 PyTorch checkpoint (.pth) to ours",
+               "simclr-model import");
+  app.add_option("--from", from, "the .pth file")->required();
+  app.add_option("--to", to, "the directory of the checkpoint to write")->required();
+  app.add_option("--depth", flags.depth, "override the inferred depth");
+  app.add_option("--width_multiplier", flags.width_multiplier, "override the inferred width");
+  app.add_option("--sk_ratio", flags.sk_ratio, "override the inferred selective-kernel ratio");
+  try {
+    app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
+  } catch (const CLI::CallForHelp&) {
+    out << app.help();
+    return kOk;
+  } catch (const CLI::ParseError& e) {
+    err << "simclr-model import: " << e.what() << "\n" << app.help();
     return kUsage;
   }
-  for (const char* required : {"from", "to"}) {
-    if (values.count(required) == 0 || values[required].empty()) {
-      err << "simclr-model import: --" << required << " is required\n" << kUsageText;
-      return kUsage;
-    }
-  }
-  SimclrV2ImportFlags flags;
-  if (values.count("depth")) {
-    int depth = 0;
-    if (!absl::SimpleAtoi(values["depth"], &depth)) {
-      err << "simclr-model import: --depth '" << values["depth"] << "' is not an integer\n";
-      return kUsage;
-    }
-    flags.depth = depth;
-  }
-  for (const char* name : {"width_multiplier", "sk_ratio"}) {
-    if (values.count(name) == 0) continue;
-    double v = 0.0;
-    if (!absl::SimpleAtod(values[name], &v)) {
-      err << "simclr-model import: --" << name << " '" << values[name]
-          << "' is not a number\n";
-      return kUsage;
-    }
-    (std::string(name) == "sk_ratio" ? flags.sk_ratio : flags.width_multiplier) = v;
-  }
   ModelOptions options;
-  absl::StatusOr<std::string> written =
-      ImportSimclrV2File(values["from"], values["to"], flags, &options);
+  absl::StatusOr<std::string> written = ImportSimclrV2File(from, to, flags, &options);
   if (!written.ok()) {
     err << "simclr-model import: " << written.status().message() << "\n";
     return kFailure;
   }
   out << "wrote " << *written << "\n"
-      << "architecture " << ModelOptionsJson(options, values["from"]) << "\n";
+      << "architecture " << ModelOptionsJson(options, from) << "\n";
   return kOk;
 }
 

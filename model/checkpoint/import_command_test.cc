@@ -57,7 +57,8 @@ TEST(ImportCommandTest, UnknownFlagAndBadNumbersAreUsageErrorsNamingTheFlag) {
   EXPECT_TRUE(absl::StrContains(unknown.err, "--color")) << unknown.err;
   Result bad = RunCommand({"--from", "x.pth", "--to", "d", "--depth", "fifty"});
   EXPECT_EQ(bad.code, 2);
-  EXPECT_TRUE(absl::StrContains(bad.err, "--depth 'fifty'")) << bad.err;
+  EXPECT_TRUE(absl::StrContains(bad.err, "--depth")) << bad.err;
+  EXPECT_TRUE(absl::StrContains(bad.err, "fifty")) << bad.err;
 }
 
 TEST(ImportCommandTest, UnreadableInputIsAFailureNamingTheFile) {

@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -12,7 +13,6 @@
 #include "common/status_macros.h"
 #include "model/nn/describe.h"
 #include "model/nn/options.h"
-#include "model/tools/flag_parser.h"
 
 namespace simclr::model {
 namespace {
@@ -24,43 +24,32 @@ struct DescribeRequest {
   Format format = Format::kTable;
 };
 
-absl::StatusOr<int> GetSmallInt(const FlagParser& flags, const std::string& name,
-                                int fallback) {
-  ASSIGN_OR_RETURN(int64_t value, flags.GetInt(name, fallback));
-  if (value < std::numeric_limits<int>::min() ||
-      value > std::numeric_limits<int>::max()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", name, ": got ", value, ", which is out of range"));
-  }
-  return static_cast<int>(value);
-}
-
-absl::StatusOr<DescribeRequest> ParseRequest(const std::vector<std::string>& args) {
-  FlagParser flags({"depth", "width_multiplier", "sk_ratio", "image_size",
-                    "in_channels", "proj_head_layers", "proj_dim", "num_classes",
-                    "from_head_layer", "o", "output"});
-  RETURN_IF_ERROR(flags.Parse(args));
+// The request of a command line, or the help text (CLI11 prints --help
+// through an exception); InvalidArgument naming the flag.
+absl::StatusOr<DescribeRequest> ParseRequest(const std::vector<std::string>& args,
+                                             std::string* help) {
   DescribeRequest request;
   ModelOptions& o = request.options;
-  ASSIGN_OR_RETURN(o.resnet.depth, GetSmallInt(flags, "depth", o.resnet.depth));
-  ASSIGN_OR_RETURN(o.resnet.width_multiplier,
-                   flags.GetDouble("width_multiplier", o.resnet.width_multiplier));
-  ASSIGN_OR_RETURN(o.resnet.sk_ratio, flags.GetDouble("sk_ratio", o.resnet.sk_ratio));
-  ASSIGN_OR_RETURN(o.resnet.image_size,
-                   flags.GetInt("image_size", o.resnet.image_size));
-  ASSIGN_OR_RETURN(o.resnet.in_channels,
-                   flags.GetInt("in_channels", o.resnet.in_channels));
-  ASSIGN_OR_RETURN(o.proj_head_layers,
-                   GetSmallInt(flags, "proj_head_layers", o.proj_head_layers));
-  ASSIGN_OR_RETURN(o.proj_dim, flags.GetInt("proj_dim", o.proj_dim));
-  ASSIGN_OR_RETURN(o.num_classes, flags.GetInt("num_classes", o.num_classes));
-  ASSIGN_OR_RETURN(o.from_head_layer,
-                   GetSmallInt(flags, "from_head_layer", o.from_head_layer));
-  if (flags.Has("o") && flags.Has("output")) {
-    return absl::InvalidArgumentError("-o and --output both given; use one");
+  std::string format = "table";
+  CLI::App app("parameter counts and FLOPs of a model configuration", "simclr-model describe");
+  app.add_option("--depth", o.resnet.depth, "18, 34, 50, 101 or 152")->capture_default_str();
+  app.add_option("--width_multiplier", o.resnet.width_multiplier)->capture_default_str();
+  app.add_option("--sk_ratio", o.resnet.sk_ratio, "0, or e.g. 0.0625")->capture_default_str();
+  app.add_option("--image_size", o.resnet.image_size)->capture_default_str();
+  app.add_option("--in_channels", o.resnet.in_channels)->capture_default_str();
+  app.add_option("--proj_head_layers", o.proj_head_layers)->capture_default_str();
+  app.add_option("--proj_dim", o.proj_dim)->capture_default_str();
+  app.add_option("--num_classes", o.num_classes)->capture_default_str();
+  app.add_option("--from_head_layer", o.from_head_layer)->capture_default_str();
+  app.add_option("-o,--output", format, "json or table")->capture_default_str();
+  try {
+    app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
+  } catch (const CLI::CallForHelp&) {
+    *help = app.help();
+    return request;
+  } catch (const CLI::ParseError& e) {
+    return absl::InvalidArgumentError(e.what());
   }
-  const std::string format =
-      flags.Has("o") ? flags.GetString("o", "") : flags.GetString("output", "table");
   if (format == "json") {
     request.format = Format::kJson;
   } else if (format != "table") {
@@ -101,10 +90,15 @@ std::vector<std::pair<std::string, std::string>> Fields(const ModelOptions& o,
 
 int RunDescribe(const std::vector<std::string>& args, std::ostream& out,
                 std::ostream& err) {
-  absl::StatusOr<DescribeRequest> request = ParseRequest(args);
+  std::string help;
+  absl::StatusOr<DescribeRequest> request = ParseRequest(args, &help);
   if (!request.ok()) {
     err << "simclr-model describe: " << request.status().message() << "\n";
     return kExitUsage;
+  }
+  if (!help.empty()) {
+    out << help;
+    return kExitOk;
   }
   absl::StatusOr<ModelDescription> d = DescribeModel(request->options);
   if (!d.ok()) {

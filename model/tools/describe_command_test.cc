@@ -77,6 +77,13 @@ TEST(DescribeCommandTest, InvalidValueExitsTwoNamingTheFlag) {
   EXPECT_NE(r.err.find("json or table"), std::string::npos) << r.err;
 }
 
+TEST(DescribeCommandTest, HelpListsTheFlagsWithTheirDefaults) {
+  Result r = Describe({"--help"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_NE(r.out.find("--width_multiplier"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("50"), std::string::npos) << r.out;  // --depth's default
+}
+
 TEST(DescribeCommandTest, UnknownFlagExitsTwo) {
   Result r = Describe({"--colour", "blue"});
   EXPECT_EQ(r.code, kExitUsage);
