@@ -8,8 +8,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "client/output.h"
-#include "model/checkpoint/checkpoint_files.h"
 #include "common/time_util.h"
+#include "model/checkpoint/checkpoint_files.h"
 
 namespace simclr::client {
 namespace {
@@ -72,9 +72,21 @@ std::string EventDetail(const v1::JobEvent& event) {
     return absl::StrCat("at step ", event.step(), ": ", event.message());
   }
   if (event.to_state() == v1::RUNNING) {
-    return absl::StrCat("on ", Ranks(event.workers()), "; ",
-                        event.checkpoint().empty() ? "from scratch"
-                                                   : "resuming from " + event.checkpoint());
+    std::string detail = absl::StrCat(
+        "on ", Ranks(event.workers()), "; ",
+        event.checkpoint().empty() ? "from scratch" : "resuming from " + event.checkpoint());
+    // The job's progress then is the step the last attempt reached: what
+    // lies past the checkpoint is trained again.
+    int64_t resumed = 0;
+    const std::string name = event.checkpoint().substr(event.checkpoint().rfind('/') + 1);
+    if (!event.checkpoint().empty() && !model::ParseCheckpointFileName(name, &resumed)) {
+      return detail;
+    }
+    if (event.step() > resumed) {
+      absl::StrAppend(&detail, "; redoes steps ", resumed + 1, "-", event.step(), " (",
+                      event.step() - resumed, ")");
+    }
+    return detail;
   }
   std::string detail;
   if (event.from_state() == v1::RUNNING) absl::StrAppend(&detail, "at step ", event.step());

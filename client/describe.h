@@ -15,8 +15,8 @@ namespace simclr::client {
 // "succeeded".
 std::string EventTitle(const v1::JobEvent& event);
 
-// The details: for an attempt's start its gang and the checkpoint it resumes
-// from; for an end the step reached and why.
+// The details: for an attempt's start its gang, the checkpoint it resumes
+// from and the steps it trains again; for an end the step reached and why.
 std::string EventDetail(const v1::JobEvent& event);
 
 // The job's identity, state and reason, attempts and restarts, gang,

@@ -28,6 +28,14 @@ TEST(DescribeTest, TellsEachAttemptsStartAndEnd) {
   EXPECT_EQ(EventTitle(started), "attempt 2 started");
   EXPECT_EQ(EventDetail(started),
             "on w-3 (rank 0), w-1 (rank 1); resuming from /a/j-7/attempt-1/ckpt-8.simclr");
+  // Attempt 1 had reached step 11: steps 9 to 11 are trained again.
+  started.set_step(11);
+  EXPECT_EQ(EventDetail(started),
+            "on w-3 (rank 0), w-1 (rank 1); resuming from /a/j-7/attempt-1/ckpt-8.simclr; "
+            "redoes steps 9-11 (3)");
+  started.clear_checkpoint();
+  EXPECT_EQ(EventDetail(started),
+            "on w-3 (rank 0), w-1 (rank 1); from scratch; redoes steps 1-11 (11)");
 
   v1::JobEvent failed = Event(v1::RUNNING, v1::QUEUED, 1, 50);
   failed.set_step(11);
