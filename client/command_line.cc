@@ -48,8 +48,13 @@ CLI::App* AddVerb(CLI::App& parent, const std::string& name, const std::string& 
   return app;
 }
 
-void AddJobArgument(CLI::App& verb, Invocation& inv) {
-  verb.add_option("job", inv.job, "the job's id or name")->required()->type_name(kJobArgument);
+// A verb of one job, named by its ID|NAME argument.
+CLI::App* AddJobVerb(CLI::App& parent, const std::string& name, const std::string& description,
+                     Invocation& inv, Invocation::Verb verb, const std::string& footer = "") {
+  CLI::App* app = AddVerb(parent, name, description, inv, verb);
+  app->add_option("job", inv.job, "the job's id or name")->required()->type_name(kJobArgument);
+  if (!footer.empty()) app->footer(footer);
+  return app;
 }
 
 // Every verb and flag; CLI11 keeps pointers into `inv` and `raw`.
@@ -102,8 +107,7 @@ std::unique_ptr<CLI::App> MakeApp(Invocation& inv, Raw& raw) {
                    "jobs per request to the coordinator (default: its page size, 500)")
       ->check(CLI::Range(0, 1000));
   jobs->add_flag("-w,--watch", inv.watch, "after the list, print jobs again as they change");
-  CLI::App* job = AddVerb(*get, "job", "show one job", inv, Invocation::Verb::kGetJob);
-  AddJobArgument(*job, inv);
+  CLI::App* job = AddJobVerb(*get, "job", "show one job", inv, Invocation::Verb::kGetJob);
   AddOutput(*job, raw);
   job->add_flag("--metrics", inv.metrics,
                 "the training curve (rank 0's step log, every attempt) instead of the job");
@@ -113,27 +117,20 @@ std::unique_ptr<CLI::App> MakeApp(Invocation& inv, Raw& raw) {
 
   CLI::App* describe = app->add_subcommand("describe", "a job's details and events");
   describe->require_subcommand(1);
-  CLI::App* describe_job = AddVerb(*describe, "job", "a job's details and events", inv,
-                                   Invocation::Verb::kDescribe);
-  AddJobArgument(*describe_job, inv);
-  describe_job->footer(
-      "State and reason, attempts and restarts, gang, progress, checkpoint, artifact\n"
-      "directory, metrics, the spec as submitted, and the events: submission, each attempt's\n"
-      "start (workers by rank, the checkpoint it resumed from) and end (step reached, why).");
+  AddJobVerb(*describe, "job", "a job's details and events", inv, Invocation::Verb::kDescribe,
+             "State and reason, attempts and restarts, gang, progress, checkpoint, artifact\n"
+             "directory, exported model, metrics, the spec as submitted, and the events:\n"
+             "submission, each attempt's start (workers by rank, the checkpoint it resumed\n"
+             "from, the steps it trains again) and end (step reached, why).");
+  AddJobVerb(*app, "cancel", "cancel a job that has not finished", inv,
+             Invocation::Verb::kCancel);
+  AddJobVerb(*app, "watch", "follow a job's progress until it ends", inv,
+             Invocation::Verb::kWatch,
+             "On a terminal one status line is redrawn in place (state, step/total, loss,\n"
+             "images/s, ETA); otherwise one plain line per change. A job that waits says why.\n"
+             "Exits 0 if the job SUCCEEDED and 1 otherwise.");
 
-  AddJobArgument(*AddVerb(*app, "cancel", "cancel a job that has not finished", inv,
-                          Invocation::Verb::kCancel),
-                 inv);
-  CLI::App* watch = AddVerb(*app, "watch", "follow a job's progress until it ends", inv,
-                            Invocation::Verb::kWatch);
-  AddJobArgument(*watch, inv);
-  watch->footer(
-      "On a terminal one status line is redrawn in place (state, step/total, loss, images/s,\n"
-      "ETA); otherwise one plain line per change. A job that waits says why. Exits 0 if the\n"
-      "job SUCCEEDED and 1 otherwise.");
-
-  CLI::App* logs = AddVerb(*app, "logs", "print a trainer's log", inv, Invocation::Verb::kLogs);
-  AddJobArgument(*logs, inv);
+  CLI::App* logs = AddJobVerb(*app, "logs", "print a trainer's log", inv, Invocation::Verb::kLogs);
   logs->add_option("--rank", inv.rank, "the trainer's rank (default 0)")
       ->check(CLI::NonNegativeNumber);
   logs->add_option("--attempt", inv.attempt, "which attempt (default: the latest)")
@@ -141,18 +138,14 @@ std::unique_ptr<CLI::App> MakeApp(Invocation& inv, Raw& raw) {
   logs->add_flag("-f,--follow", inv.follow,
                  "keep printing while the job runs, into later attempts, until it ends");
 
-  CLI::App* remove = AddVerb(*app, "delete", "delete a finished job and its artifacts", inv,
-                             Invocation::Verb::kDelete);
-  AddJobArgument(*remove, inv);
-  remove->add_flag("--cancel", inv.cancel, "cancel the job first if it has not finished");
-  remove->footer(
-      "Refused while the job has not finished (unless --cancel) and while a job that has\n"
-      "not finished names it as parent or teacher.");
-
-  CLI::App* retry = AddVerb(*app, "retry", "submit a job's spec again, as a new job", inv,
-                            Invocation::Verb::kRetry);
-  AddJobArgument(*retry, inv);
-  retry->footer("The new job is named NAME-retry-N and starts from the spec as submitted.");
+  AddJobVerb(*app, "delete", "delete a finished job and its artifacts", inv,
+             Invocation::Verb::kDelete,
+             "Refused while the job has not finished (unless --cancel) and while a job that\n"
+             "has not finished names it as parent or teacher.")
+      ->add_flag("--cancel", inv.cancel, "cancel the job first if it has not finished");
+  AddJobVerb(*app, "retry", "submit a job's spec again, as a new job", inv,
+             Invocation::Verb::kRetry,
+             "The new job is named NAME-retry-N and starts from the spec as submitted.");
 
   AddVerb(*app, "version", "print the version of simclrctl", inv, Invocation::Verb::kPrint);
   CLI::App* completion = AddVerb(*app, "completion", "print a shell completion script", inv,

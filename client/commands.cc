@@ -37,6 +37,19 @@ void SetDeadline(const CommandContext& ctx, grpc::ClientContext* rpc) {
                     absl::ToChronoMilliseconds(ctx.rpc_timeout));
 }
 
+// Calls the unary RPC `method` of the stub with credentials and a deadline.
+template <typename Request, typename Response>
+grpc::Status Call(const CommandContext& ctx,
+                  grpc::Status (v1::JobService::StubInterface::*method)(grpc::ClientContext*,
+                                                                       const Request&, Response*),
+                  const Request& request, Response* response) {
+  grpc::ClientContext rpc;
+  SetDeadline(ctx, &rpc);
+  return (ctx.stub->*method)(&rpc, request, response);
+}
+
+using Stub = v1::JobService::StubInterface;
+
 std::string JobLabel(const v1::Job& job) {
   if (job.spec().name().empty()) return job.id();
   return absl::StrCat(job.spec().name(), " (", job.id(), ")");
@@ -134,9 +147,7 @@ int SubmitText(const CommandContext& ctx, absl::string_view source,
   v1::SubmitJobsRequest request;
   for (v1::JobSpec& spec : *specs) *request.add_specs() = std::move(spec);
   v1::SubmitJobsResponse response;
-  grpc::ClientContext rpc;
-  SetDeadline(ctx, &rpc);
-  grpc::Status status = ctx.stub->SubmitJobs(&rpc, request, &response);
+  grpc::Status status = Call(ctx, &Stub::SubmitJobs, request, &response);
   if (!status.ok()) {
     return ReportRpcError(ctx, absl::StrCat("submit ", source), status);
   }
@@ -154,9 +165,7 @@ grpc::Status ListPage(const CommandContext& ctx, const JobQuery& query,
   request.set_label_selector(query.label_selector);
   request.set_page_size(query.page_size);
   request.set_page_token(page_token);
-  grpc::ClientContext rpc;
-  SetDeadline(ctx, &rpc);
-  return ctx.stub->ListJobs(&rpc, request, page);
+  return Call(ctx, &Stub::ListJobs, request, page);
 }
 
 // Every page of the query (at most query.limit jobs) as one response.
@@ -232,9 +241,7 @@ int GetJob(const CommandContext& ctx, const std::string& job, OutputFormat forma
   v1::GetJobRequest request;
   request.set_job(job);
   v1::Job response;
-  grpc::ClientContext rpc;
-  SetDeadline(ctx, &rpc);
-  grpc::Status status = ctx.stub->GetJob(&rpc, request, &response);
+  grpc::Status status = Call(ctx, &Stub::GetJob, request, &response);
   if (!status.ok()) return ReportRpcError(ctx, absl::StrCat("get job ", job), status);
   *ctx.out << FormatJob(response, format, ctx.clock->Now());
   return kExitOk;
@@ -244,9 +251,7 @@ int GetJobMetrics(const CommandContext& ctx, const std::string& job, OutputForma
   v1::GetJobMetricsRequest request;
   request.set_job(job);
   v1::JobMetrics response;
-  grpc::ClientContext rpc;
-  SetDeadline(ctx, &rpc);
-  grpc::Status status = ctx.stub->GetJobMetrics(&rpc, request, &response);
+  grpc::Status status = Call(ctx, &Stub::GetJobMetrics, request, &response);
   if (!status.ok()) return ReportRpcError(ctx, absl::StrCat("get job ", job, " --metrics"), status);
   *ctx.out << FormatJobMetrics(response, format);
   return kExitOk;
@@ -256,16 +261,12 @@ int Describe(const CommandContext& ctx, const std::string& job) {
   v1::GetJobRequest get;
   get.set_job(job);
   v1::Job found;
-  grpc::ClientContext get_rpc;
-  SetDeadline(ctx, &get_rpc);
-  grpc::Status status = ctx.stub->GetJob(&get_rpc, get, &found);
+  grpc::Status status = Call(ctx, &Stub::GetJob, get, &found);
   if (!status.ok()) return ReportRpcError(ctx, absl::StrCat("describe job ", job), status);
   v1::ListJobEventsRequest list;
   list.set_job(found.id());
   v1::ListJobEventsResponse events;
-  grpc::ClientContext list_rpc;
-  SetDeadline(ctx, &list_rpc);
-  status = ctx.stub->ListJobEvents(&list_rpc, list, &events);
+  status = Call(ctx, &Stub::ListJobEvents, list, &events);
   if (!status.ok()) return ReportRpcError(ctx, absl::StrCat("describe job ", job), status);
   *ctx.out << FormatDescription(found, {events.events().begin(), events.events().end()},
                                 ctx.clock->Now());
@@ -274,9 +275,7 @@ int Describe(const CommandContext& ctx, const std::string& job) {
 
 int GetWorkers(const CommandContext& ctx, OutputFormat format) {
   v1::ListWorkersResponse response;
-  grpc::ClientContext rpc;
-  SetDeadline(ctx, &rpc);
-  grpc::Status status = ctx.stub->ListWorkers(&rpc, v1::ListWorkersRequest(), &response);
+  grpc::Status status = Call(ctx, &Stub::ListWorkers, v1::ListWorkersRequest(), &response);
   if (!status.ok()) return ReportRpcError(ctx, "get workers", status);
   *ctx.out << FormatWorkers(response, format, ctx.clock->Now());
   return kExitOk;
@@ -286,9 +285,7 @@ int Cancel(const CommandContext& ctx, const std::string& job) {
   v1::CancelJobRequest request;
   request.set_job(job);
   v1::Job response;
-  grpc::ClientContext rpc;
-  SetDeadline(ctx, &rpc);
-  grpc::Status status = ctx.stub->CancelJob(&rpc, request, &response);
+  grpc::Status status = Call(ctx, &Stub::CancelJob, request, &response);
   if (!status.ok()) {
     return ReportRpcError(ctx, absl::StrCat("cancel ", job), status);
   }
@@ -389,9 +386,7 @@ int Delete(const CommandContext& ctx, const std::string& job, bool cancel,
   const absl::Time give_up = ctx.clock->Now() + stop_timeout;
   while (true) {
     v1::DeleteJobResponse response;
-    grpc::ClientContext rpc;
-    SetDeadline(ctx, &rpc);
-    grpc::Status status = ctx.stub->DeleteJob(&rpc, request, &response);
+    grpc::Status status = Call(ctx, &Stub::DeleteJob, request, &response);
     if (status.ok()) break;
     // A cancelled gang takes a heartbeat or two to stop: wait for it.
     const bool stopping = cancel && status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
@@ -409,11 +404,8 @@ int Retry(const CommandContext& ctx, const std::string& job) {
   v1::GetJobRequest get;
   get.set_job(job);
   v1::Job found;
-  {
-    grpc::ClientContext rpc;
-    SetDeadline(ctx, &rpc);
-    grpc::Status status = ctx.stub->GetJob(&rpc, get, &found);
-    if (!status.ok()) return ReportRpcError(ctx, absl::StrCat("retry ", job), status);
+  if (grpc::Status status = Call(ctx, &Stub::GetJob, get, &found); !status.ok()) {
+    return ReportRpcError(ctx, absl::StrCat("retry ", job), status);
   }
   if (!found.has_submitted_spec()) {
     *ctx.err << "error: retry " << job << ": job " << found.id()
@@ -432,9 +424,7 @@ int Retry(const CommandContext& ctx, const std::string& job) {
     v1::GetJobRequest probe;
     probe.set_job(name);
     v1::Job existing;
-    grpc::ClientContext rpc;
-    SetDeadline(ctx, &rpc);
-    grpc::Status status = ctx.stub->GetJob(&rpc, probe, &existing);
+    grpc::Status status = Call(ctx, &Stub::GetJob, probe, &existing);
     if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
       spec.set_name(name);
       break;
@@ -444,9 +434,7 @@ int Retry(const CommandContext& ctx, const std::string& job) {
   v1::SubmitJobsRequest request;
   *request.add_specs() = spec;
   v1::SubmitJobsResponse response;
-  grpc::ClientContext rpc;
-  SetDeadline(ctx, &rpc);
-  grpc::Status status = ctx.stub->SubmitJobs(&rpc, request, &response);
+  grpc::Status status = Call(ctx, &Stub::SubmitJobs, request, &response);
   if (!status.ok()) return ReportRpcError(ctx, absl::StrCat("retry ", job), status);
   for (const std::string& id : response.job_ids()) *ctx.out << id << " " << spec.name() << "\n";
   return kExitOk;

@@ -424,7 +424,8 @@ absl::StatusOr<std::vector<std::string>> Coordinator::SubmitJobs(
   RETURN_IF_ERROR(change.Commit());
   next_job_number_ += static_cast<int64_t>(input.size());
   // The jobs are stored; failing to start them now is retried by Tick().
-  Schedule().IgnoreError();
+  // kAlways: a new job says at once why it waits.
+  Schedule(Placement::kAlways).IgnoreError();
   return ids;
 }
 
@@ -954,7 +955,7 @@ absl::Status Coordinator::Tick() {
         ASSIGN_OR_RETURN(expired_dirs, EraseJobs(expired));
       }
     }
-    return Schedule();
+    return Schedule(Placement::kAlways);
   }();
   for (const std::string& dir : expired_dirs) {
     absl::Status removed = RemoveArtifacts(dir);
@@ -1128,12 +1129,20 @@ v1::TaskAssignment Coordinator::MakeAssignment(const v1::Job& job, int rank,
   return a;
 }
 
-absl::Status Coordinator::Schedule() {
+absl::Status Coordinator::Schedule(Placement placement) {
   std::vector<const v1::Job*> queued;
+  bool fits = false;
   for (const auto& [number, job] : jobs_) {
-    if (job.state() == v1::QUEUED) queued.push_back(&job);
+    if (job.state() != v1::QUEUED) continue;
+    queued.push_back(&job);
+    fits = fits || registry_.IdleCount(job.spec().device()) >= job.spec().world_size();
   }
   if (queued.empty()) return absl::OkStatus();
+  // NOTE [scheduling cost]: listing the idle workers walks the whole fleet,
+  // and every registration schedules; when no queued job fits in the idle
+  // workers of its kind nothing can start, so only the ticker goes on (to
+  // keep the waiting reasons' counts current).
+  if (!fits && placement == Placement::kIfAnyFits) return absl::OkStatus();
   SchedulingDecision decision =
       PlaceGangs(queued, registry_.IdleWorkers(), registry_.LiveCountByDevice());
 

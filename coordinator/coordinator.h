@@ -206,7 +206,13 @@ class Coordinator {
   absl::Status Recover() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   const v1::Job* Lookup(const std::string& id_or_name) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   v1::Job* LookupById(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status Schedule() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts the queued jobs that fit in the idle workers (scheduler.h) and
+  // refreshes why the others wait. kIfAnyFits returns at once when no queued
+  // job fits in the idle workers of its device kind (NOTE [scheduling cost]);
+  // Tick() and SubmitJobs() pass kAlways.
+  enum class Placement { kIfAnyFits, kAlways };
+  absl::Status Schedule(Placement placement = Placement::kIfAnyFits)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // How an attempt ended: a fault (requeued while max_restarts allows,
   // spending one), an error no retry can fix (the job fails), or the
   // service itself interrupted it: a gang member shut down, or the

@@ -80,10 +80,17 @@ class CoordinatorMetrics::StateCollector final : public prometheus::Collectable 
 
     const std::vector<v1::Worker> workers = coordinator_->ListWorkers();
     std::map<std::pair<std::string, v1::WorkerState>, int> by_state;
+    // NOTE [fleet-level series]: one series per worker would grow a scrape
+    // with the fleet (10,000 workers: ~800 KB); the age is exported for the
+    // workers that are late (older than a heartbeat interval), which the
+    // SimclrWorkerHeartbeatLate alert needs, and the fleet's oldest as one.
+    const absl::Duration interval = coordinator_->options().registry.heartbeat_interval;
     prometheus::MetricFamily age{"simclr_coordinator_worker_heartbeat_age_seconds",
-                                 "Seconds since each live worker's last heartbeat.",
+                                 "Seconds since the last heartbeat of each live worker that is "
+                                 "late (more than a heartbeat interval).",
                                  prometheus::MetricType::Gauge,
                                  {}};
+    double oldest = 0;
     std::map<std::string, int> unhealthy;  // live ones, by device kind
     for (const v1::Worker& w : workers) {
       ++by_state[{w.device_kind(), w.state()}];
@@ -91,8 +98,11 @@ class CoordinatorMetrics::StateCollector final : public prometheus::Collectable 
         ++unhealthy[w.device_kind()];
       }
       if (w.state() == v1::IDLE || w.state() == v1::BUSY) {
-        age.metric.push_back(Gauge({{"worker", w.id()}},
-                                   absl::ToDoubleSeconds(now - FromProto(w.last_heartbeat()))));
+        const absl::Duration since = now - FromProto(w.last_heartbeat());
+        oldest = std::max(oldest, absl::ToDoubleSeconds(since));
+        if (since > interval) {
+          age.metric.push_back(Gauge({{"worker", w.id()}}, absl::ToDoubleSeconds(since)));
+        }
       }
     }
     prometheus::MetricFamily worker_family{"simclr_coordinator_workers",
@@ -118,6 +128,14 @@ class CoordinatorMetrics::StateCollector final : public prometheus::Collectable 
     }
     families.push_back(std::move(unhealthy_family));
     families.push_back(std::move(age));
+    prometheus::MetricFamily oldest_family{
+        "simclr_coordinator_worker_heartbeat_age_max_seconds",
+        "Seconds since the last heartbeat of the live worker heard from longest ago; 0 when "
+        "none is live.",
+        prometheus::MetricType::Gauge,
+        {}};
+    oldest_family.metric.push_back(Gauge({}, oldest));
+    families.push_back(std::move(oldest_family));
     return families;
   }
 

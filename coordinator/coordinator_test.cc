@@ -152,8 +152,12 @@ TEST_F(CoordinatorTest, NothingIsAcknowledgedWhenTheStoreFails) {
 
 TEST_F(CoordinatorTest, StartsAGangOnlyWhenEveryRankHasAWorker) {
   const std::string id = Submit({Spec("pre", "pretrain", 2)})[0];
+  EXPECT_THAT(Get(id).reason(), HasSubstr("waiting for 2 cpu workers; 0 registered"));
   const std::string w1 = AddWorker(7001);
   EXPECT_EQ(Get(id).state(), v1::QUEUED);
+  // A registration that cannot start anything leaves the reason's count to
+  // the ticker (NOTE [scheduling cost]).
+  ASSERT_TRUE(coordinator_->Tick().ok());
   EXPECT_THAT(Get(id).reason(), HasSubstr("waiting for 2 cpu workers; 1 registered"));
   const std::string w2 = AddWorker(7002);
   v1::Job job = Get(id);

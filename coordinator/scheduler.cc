@@ -30,12 +30,11 @@ SchedulingDecision PlaceGangs(const std::vector<const v1::Job*>& queued,
   std::sort(order.begin(), order.end(),
             [](const v1::Job* a, const v1::Job* b) { return OrderKey(a) < OrderKey(b); });
 
-  std::map<std::string, std::vector<std::string>> free;  // device -> idle ids
-  std::set<std::string> unhealthy;
-  for (const v1::Worker* w : idle_workers) {
-    free[w->device_kind()].push_back(w->id());
-    if (w->unhealthy()) unhealthy.insert(w->id());
-  }
+  // Device -> its idle workers. Pointers, not ids: this runs on every
+  // registration, and a fleet of 10,000 would otherwise copy 10,000 strings
+  // each time (bench/control_plane_load.cc).
+  std::map<std::string, std::vector<const v1::Worker*>> free;
+  for (const v1::Worker* w : idle_workers) free[w->device_kind()].push_back(w);
   std::set<std::string> blocked_devices;
 
   SchedulingDecision decision;
@@ -55,32 +54,28 @@ SchedulingDecision PlaceGangs(const std::vector<const v1::Job*>& queued,
           {job->id(), absl::StrCat("waiting behind an earlier job for ", device, " workers")});
       continue;
     }
-    std::vector<std::string>& ids = free[device];
-    if (ids.size() < static_cast<size_t>(want)) {
+    std::vector<const v1::Worker*>& idle = free[device];
+    if (idle.size() < static_cast<size_t>(want)) {
       blocked_devices.insert(device);
       decision.waiting.push_back(
           {job->id(), absl::StrCat("waiting for ", want, " idle ", device, " workers; ",
-                                   ids.size(), " idle")});
+                                   idle.size(), " idle")});
       continue;
     }
     // Unhealthy workers go last, and before them the workers an earlier
     // attempt of this job failed on.
     const std::set<std::string> avoided(job->avoided_workers().begin(),
                                         job->avoided_workers().end());
-    auto penalty = [&](const std::string& id) {
-      return (unhealthy.count(id) > 0 ? 2 : 0) + (avoided.count(id) > 0 ? 1 : 0);
+    auto penalty = [&](const v1::Worker* w) {
+      return (w->unhealthy() ? 2 : 0) + (avoided.count(w->id()) > 0 ? 1 : 0);
     };
-    std::vector<std::string> candidates = ids;
-    std::stable_sort(candidates.begin(), candidates.end(),
-                     [&](const std::string& a, const std::string& b) {
-                       return penalty(a) < penalty(b);
-                     });
-    candidates.resize(want);
-    const std::set<std::string> taken(candidates.begin(), candidates.end());
-    ids.erase(std::remove_if(ids.begin(), ids.end(),
-                             [&](const std::string& id) { return taken.count(id) > 0; }),
-              ids.end());
-    decision.placements.push_back(GangPlacement{job->id(), std::move(candidates)});
+    std::stable_sort(idle.begin(), idle.end(), [&](const v1::Worker* a, const v1::Worker* b) {
+      return penalty(a) < penalty(b);
+    });
+    GangPlacement placement{job->id(), {}};
+    for (int rank = 0; rank < want; ++rank) placement.worker_ids.push_back(idle[rank]->id());
+    idle.erase(idle.begin(), idle.begin() + want);
+    decision.placements.push_back(std::move(placement));
   }
   return decision;
 }

@@ -35,7 +35,8 @@ std::string WorkerRegistry::Register(const v1::RegisterWorkerRequest& request,
   std::string id = request.name();
   if (id.empty()) {
     id = absl::StrCat("w-", next_number_);
-  } else if (FindEntry(id) != nullptr) {
+  } else if (const Entry* old = FindEntry(id); old != nullptr) {
+    Count(old->worker, -1);
     entries_.erase(number_by_id_[id]);
     number_by_id_.erase(id);
   }
@@ -55,7 +56,16 @@ std::string WorkerRegistry::Register(const v1::RegisterWorkerRequest& request,
   w.set_state(v1::IDLE);
   *w.mutable_registered_at() = ToProto(now);
   *w.mutable_last_heartbeat() = ToProto(now);
+  Count(w, +1);
   return id;
+}
+
+void WorkerRegistry::Count(const v1::Worker& w, int sign) {
+  const bool live = w.state() == v1::IDLE || w.state() == v1::BUSY;
+  if (!live) return;
+  DeviceCounts& counts = counts_[w.device_kind()];
+  counts.live += sign;
+  if (w.state() == v1::IDLE && !w.draining()) counts.idle += sign;
 }
 
 bool WorkerRegistry::IsLive(const std::string& id) const {
@@ -75,6 +85,7 @@ absl::Status WorkerRegistry::Heartbeat(const std::string& id) {
 absl::Status WorkerRegistry::Deregister(const std::string& id) {
   Entry* e = FindEntry(id);
   if (e == nullptr) return absl::NotFoundError(absl::StrCat("worker ", id, " is not registered"));
+  Count(e->worker, -1);
   e->worker.set_state(v1::DRAINED);
   e->gone_at = clock_.Now();
   return absl::OkStatus();
@@ -100,6 +111,7 @@ std::vector<std::string> WorkerRegistry::ExpireLeases() {
     if (e.worker.state() != v1::IDLE && e.worker.state() != v1::BUSY) continue;
     const absl::Time heard = std::max(FromProto(e.worker.last_heartbeat()), grace_from_);
     if (now - heard > lease_timeout()) {
+      Count(e.worker, -1);
       e.worker.set_state(v1::LOST);
       e.gone_at = now;
       lost.push_back(e.worker.id());
@@ -125,7 +137,10 @@ void WorkerRegistry::Forget() {
 
 void WorkerRegistry::SetDraining(const std::string& id) {
   Entry* e = FindEntry(id);
-  if (e != nullptr) e->worker.set_draining(true);
+  if (e == nullptr) return;
+  Count(e->worker, -1);
+  e->worker.set_draining(true);
+  Count(e->worker, +1);
 }
 
 void WorkerRegistry::RecordTaskOutcome(const std::string& id, bool failed) {
@@ -141,7 +156,9 @@ void WorkerRegistry::Assign(const std::string& id, const v1::TaskAssignment& ass
   if (e == nullptr) return;
   e->task_id = assignment.task_id();
   e->undelivered = assignment;
+  Count(e->worker, -1);
   e->worker.set_state(v1::BUSY);
+  Count(e->worker, +1);
   e->worker.set_job_id(assignment.job_id());
   e->worker.set_rank(assignment.rank());
 }
@@ -158,7 +175,11 @@ bool WorkerRegistry::Release(const std::string& id, const std::string& task_id) 
   e->undelivered.reset();
   e->worker.clear_job_id();
   e->worker.clear_rank();
-  if (e->worker.state() == v1::BUSY) e->worker.set_state(v1::IDLE);
+  if (e->worker.state() == v1::BUSY) {
+    Count(e->worker, -1);
+    e->worker.set_state(v1::IDLE);
+    Count(e->worker, +1);
+  }
   return true;
 }
 
@@ -185,14 +206,17 @@ std::vector<const v1::Worker*> WorkerRegistry::IdleWorkers() const {
   return idle;
 }
 
+int WorkerRegistry::IdleCount(const std::string& device) const {
+  auto it = counts_.find(device);
+  return it == counts_.end() ? 0 : it->second.idle;
+}
+
 std::map<std::string, int> WorkerRegistry::LiveCountByDevice() const {
-  std::map<std::string, int> counts;
-  for (const auto& [number, e] : entries_) {
-    if (e.worker.state() == v1::IDLE || e.worker.state() == v1::BUSY) {
-      ++counts[e.worker.device_kind()];
-    }
+  std::map<std::string, int> live;
+  for (const auto& [device, counts] : counts_) {
+    if (counts.live > 0) live[device] = counts.live;
   }
-  return counts;
+  return live;
 }
 
 std::vector<v1::Worker> WorkerRegistry::List() const {

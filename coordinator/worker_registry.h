@@ -94,9 +94,13 @@ class WorkerRegistry {
   bool IsLive(const std::string& id) const;
   const v1::Worker* Find(const std::string& id) const;
 
-  // Live idle workers that are not draining, in registration order.
+  // Live idle workers that are not draining, in registration order. Walks
+  // the whole fleet.
   std::vector<const v1::Worker*> IdleWorkers() const;
-  // Live workers (idle or busy) per device kind.
+  // How many of those IdleWorkers() lists are of `device`, and how many
+  // workers of it are live (idle or busy): kept as workers change, so
+  // asking costs nothing however large the fleet.
+  int IdleCount(const std::string& device) const;
   std::map<std::string, int> LiveCountByDevice() const;
   // Every worker still listed, in registration order.
   std::vector<v1::Worker> List() const;
@@ -118,6 +122,9 @@ class WorkerRegistry {
   Entry* FindEntry(const std::string& id);
   const Entry* FindEntry(const std::string& id) const;
   void Forget();
+  // Adds (+1) or removes (-1) `w` from the counts below; every change of a
+  // worker's state or draining flag is bracketed by the two.
+  void Count(const v1::Worker& w, int sign);
 
   const Clock& clock_;
   const WorkerRegistryOptions options_;
@@ -128,6 +135,11 @@ class WorkerRegistry {
   // Keyed by registration number, so iteration is registration order.
   std::map<int64_t, Entry> entries_;
   std::map<std::string, int64_t> number_by_id_;
+  struct DeviceCounts {
+    int live = 0;
+    int idle = 0;  // idle and not draining
+  };
+  std::map<std::string, DeviceCounts> counts_;  // by device kind
 };
 
 }  // namespace simclr::coordinator

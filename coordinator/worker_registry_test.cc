@@ -94,6 +94,45 @@ TEST_F(WorkerRegistryTest, AssignmentIsResentUntilAcknowledged) {
   EXPECT_EQ(registry_.IdleWorkers().size(), 1u);
 }
 
+// The counts the scheduler reads for free equal a recount of the fleet after
+// every kind of change.
+TEST_F(WorkerRegistryTest, CountsFollowEveryStateChange) {
+  auto expect_counts = [this](const char* when) {
+    std::map<std::string, int> live, idle;
+    for (const v1::Worker& w : registry_.List()) {
+      if (w.state() == v1::IDLE || w.state() == v1::BUSY) ++live[w.device_kind()];
+      if (w.state() == v1::IDLE && !w.draining()) ++idle[w.device_kind()];
+    }
+    EXPECT_EQ(registry_.LiveCountByDevice(), live) << when;
+    for (const char* device : {"cpu", "cuda"}) {
+      EXPECT_EQ(registry_.IdleCount(device), idle[device]) << when << " " << device;
+    }
+    EXPECT_EQ(static_cast<int>(registry_.IdleWorkers().size()), idle["cpu"] + idle["cuda"]) << when;
+  };
+  v1::RegisterWorkerRequest gpu = Request();
+  gpu.set_device_kind("cuda");
+  const std::string a = registry_.Register(Request());
+  const std::string b = registry_.Register(Request("pod-b"));
+  const std::string g = registry_.Register(gpu);
+  expect_counts("registered");
+  v1::TaskAssignment task;
+  task.set_task_id("j-1.1");
+  registry_.Assign(a, task);
+  expect_counts("assigned");
+  registry_.SetDraining(b);
+  expect_counts("draining");
+  registry_.Register(Request("pod-b"));  // the name again: replaces the draining one
+  expect_counts("re-registered");
+  ASSERT_TRUE(registry_.Release(a, "j-1.1"));
+  expect_counts("released");
+  ASSERT_TRUE(registry_.Deregister(g).ok());
+  expect_counts("deregistered");
+  registry_.Heartbeat(a).IgnoreError();
+  RunFor(absl::Seconds(30));  // every lease runs out
+  expect_counts("lost");
+  EXPECT_TRUE(registry_.LiveCountByDevice().empty());
+}
+
 TEST_F(WorkerRegistryTest, ReRegisteringANameReplacesTheLiveWorker) {
   const std::string a = registry_.Register(Request("pod-0"));
   EXPECT_EQ(a, "pod-0");

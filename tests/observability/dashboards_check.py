@@ -34,6 +34,7 @@ EXPORTED = [
     "simclr_coordinator_jobs_finished_total", "simclr_coordinator_attempt_failures_total",
     "simclr_coordinator_job_restarts_total", "simclr_coordinator_queue_wait_seconds",
     "simclr_coordinator_workers", "simclr_coordinator_worker_heartbeat_age_seconds",
+    "simclr_coordinator_worker_heartbeat_age_max_seconds",
     "simclr_coordinator_rpcs_total", "simclr_coordinator_rpc_duration_seconds",
     "simclr_coordinator_unauthenticated_requests_total", "simclr_coordinator_stale_reports_total",
     "simclr_coordinator_unhealthy_workers", "simclr_coordinator_info",

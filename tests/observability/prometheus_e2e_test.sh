@@ -16,12 +16,13 @@ worker2_metrics=127.0.0.1:$(pick_port)
 prom_listen=127.0.0.1:$(pick_port)
 
 start coordinator "$COORDINATOR" --listen="$coord" --metrics_listen="$coord_metrics" \
-  --state_dir="$TEST_TMPDIR/state" --heartbeat_interval=1s
+  --state_dir="$TEST_TMPDIR/state" --heartbeat_interval=1s --missed_heartbeats=6
 wait_until 30 "coordinator metrics" scrape "$coord_metrics"
 start worker1 "$WORKER" --coordinator="$coord" --metrics_listen="$worker1_metrics" \
   --work_dir="$TEST_TMPDIR/worker1" --device=cpu --threads=1
 start worker2 "$WORKER" --coordinator="$coord" --metrics_listen="$worker2_metrics" \
   --work_dir="$TEST_TMPDIR/worker2" --device=cpu --threads=1
+worker2_pid=${OBS_PIDS[-1]}
 wait_until 30 "two idle workers" \
   bash -c "curl -fsS http://$coord_metrics/metrics | grep -q 'simclr_coordinator_workers{device=\"cpu\",state=\"IDLE\"} 2'"
 
@@ -70,6 +71,14 @@ done
 # and the last evaluation present.
 wait_until 30 "Prometheus to see the jobs finish" bash -c \
   "curl -fsS '$prom/api/v1/query' --data-urlencode 'query=sum(simclr_coordinator_jobs_finished_total{state=\"SUCCEEDED\"}) == 2 and on() count(simclr_worker_top1) > 0' | grep -q '\"result\":\[{'"
+# A late worker: the heartbeat age is exported by worker only for those
+# (NOTE [fleet-level series]). worker2 stopped is late after an interval and
+# lost after six (--missed_heartbeats); Prometheus must record its series in
+# two scrapes, so that the range queries below, a second apart, meet it.
+kill -STOP "$worker2_pid"
+wait_until 10 "Prometheus to see a late worker in two scrapes" bash -c \
+  "curl -fsS '$prom/api/v1/query' --data-urlencode 'query=count_over_time(simclr_coordinator_worker_heartbeat_age_seconds[10s]) >= 2' | grep -q '\"result\":\[{'"
+kill -CONT "$worker2_pid"
 end_time=$(date +%s.%N)
 
 OBS_STAGE="querying Prometheus"

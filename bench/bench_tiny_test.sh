@@ -1,0 +1,20 @@
+#!/bin/bash
+# scripts/bench --tiny from the runfiles: every section runs and reports.
+set -euo pipefail
+fail() { echo "FAIL: $*" >&2; exit 1; }
+root=$PWD  # the runfiles tree, laid out like bazel-bin
+out=$TEST_TMPDIR/latest.json
+SIMCLR_BIN_DIR=$root /usr/bin/python3 scripts/bench --tiny --out "$out" || fail "scripts/bench --tiny"
+/usr/bin/python3 - "$out" <<'PY' || fail "report: $(cat "$out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+plane = r["control_plane"][0]
+assert plane["workers"] == 20, plane
+assert plane["rpcs"]["Heartbeat"]["count"] > 0 and plane["rpcs"]["Heartbeat"]["errors"] == 0, plane
+for method in ("RegisterWorker", "SubmitJobs"):
+    assert plane["rpcs"][method]["count"] > 0, (method, plane)
+assert plane["scrape_bytes"] > 0 and plane["coordinator_resident_bytes"] > 0, plane
+assert r["step"], r
+assert r["machine"]["cores"] >= 1, r
+PY
+echo PASS

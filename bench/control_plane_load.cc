@@ -1,0 +1,272 @@
+// Load on the coordinator's control plane: --workers simulated workers
+// register and heartbeat every --heartbeat_interval while a client submits,
+// gets, lists and watches jobs at --client_rps. Every call is timed here, in
+// C++, so the latencies reported are the coordinator's and the network's, not
+// a slow client's. Prints one JSON object:
+//
+//   {"workers": 10000, "seconds": 30, "heartbeat_interval_s": 2,
+//    "reregistered": 0,            // heartbeats told "reregister": falsely lost
+//    "late_heartbeats": 0,         // heartbeats sent over half an interval late
+//    "rpcs": {"Heartbeat": {"count": .., "errors": .., "p50_ms": .., "p99_ms": .., "max_ms": ..},
+//             "RegisterWorker": {..}, "SubmitJobs": {..}, "GetJob": {..},
+//             "ListJobs": {..}, "WatchJob": {..}}}
+//
+// The jobs submitted ask for CUDA workers, which the simulated (CPU) workers
+// are not, so they stay QUEUED: the scheduler sees a growing queue, and no
+// simulated worker is handed a task it would never run.
+//
+//   control_plane_load --coordinator=127.0.0.1:50051 --workers=10000 --seconds=30
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/version.h"
+#include "proto/simclr/v1/coordinator.grpc.pb.h"
+#include "proto/simclr/v1/worker.grpc.pb.h"
+
+ABSL_FLAG(std::string, coordinator, "127.0.0.1:50051", "the coordinator's gRPC address");
+ABSL_FLAG(int, workers, 1000, "simulated workers");
+ABSL_FLAG(int, threads, 16, "threads (and connections) the simulated workers share");
+ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(2),
+          "each worker's heartbeat interval (the coordinator's --heartbeat_interval)");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(30), "how long to measure, after registering");
+ABSL_FLAG(double, client_rps, 20, "client calls per second, cycling submit, get, list, watch");
+
+namespace simclr::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Durations of one RPC method, in milliseconds. Thread-safe.
+class Latencies {
+ public:
+  void Add(const std::string& method, double ms, bool ok) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Samples& s = samples_[method];
+    s.ms.push_back(ms);
+    if (!ok) ++s.errors;
+  }
+
+  std::string Json() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::string> parts;
+    for (auto& [method, s] : samples_) {
+      std::sort(s.ms.begin(), s.ms.end());
+      auto at = [&s](double q) {
+        return s.ms.empty() ? 0.0 : s.ms[std::min(s.ms.size() - 1, size_t(q * s.ms.size()))];
+      };
+      parts.push_back(absl::StrFormat(
+          "\"%s\": {\"count\": %d, \"errors\": %d, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
+          "\"max_ms\": %.3f}",
+          method, s.ms.size(), s.errors, at(0.5), at(0.99), s.ms.empty() ? 0.0 : s.ms.back()));
+    }
+    return absl::StrCat("{", absl::StrJoin(parts, ", "), "}");
+  }
+
+ private:
+  struct Samples {
+    std::vector<double> ms;
+    int64_t errors = 0;
+  };
+  std::mutex mu_;
+  std::map<std::string, Samples> samples_;
+};
+
+double MillisSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
+  grpc::ChannelArguments args;
+  // A connection per thread, as separate workers would have.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+struct SimulatedWorker {
+  std::string id;
+  uint64_t incarnation = 0;
+  Clock::time_point next_beat;
+};
+
+struct WorkerCounts {
+  std::atomic<int64_t> reregistered{0};
+  std::atomic<int64_t> late{0};
+};
+
+bool Register(v1::WorkerService::Stub& stub, int index, SimulatedWorker& worker,
+              Latencies& latencies) {
+  v1::RegisterWorkerRequest request;
+  request.set_hostname(absl::StrCat("sim-", index));
+  request.set_device_kind("cpu");
+  request.set_device_count(1);
+  request.set_collective_address(absl::StrCat("10.0.", index / 250, ".", index % 250, ":29500"));
+  request.set_protocol_version(kWorkerProtocolVersion);
+  v1::RegisterWorkerResponse response;
+  grpc::ClientContext rpc;
+  rpc.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  const Clock::time_point start = Clock::now();
+  const grpc::Status status = stub.RegisterWorker(&rpc, request, &response);
+  latencies.Add("RegisterWorker", MillisSince(start), status.ok());
+  if (!status.ok()) return false;
+  worker.id = response.worker_id();
+  worker.incarnation = response.coordinator_incarnation();
+  return true;
+}
+
+// Registers its share of workers, then heartbeats each on its schedule until
+// `end`. Heartbeats are spread over the interval so that load is even.
+void RunWorkers(const std::string& address, int thread, int threads, int total,
+                absl::Duration interval, Clock::time_point end, Latencies& latencies,
+                WorkerCounts& counts) {
+  auto stub = v1::WorkerService::NewStub(Connect(address));
+  const auto period = absl::ToChronoNanoseconds(interval);
+  std::vector<SimulatedWorker> workers;
+  std::vector<int> indices;
+  for (int i = thread; i < total; i += threads) indices.push_back(i);
+  const Clock::time_point first = Clock::now() + period;
+  for (size_t k = 0; k < indices.size(); ++k) {
+    SimulatedWorker worker;
+    if (!Register(*stub, indices[k], worker, latencies)) continue;
+    worker.next_beat = first + period * k / std::max<size_t>(1, indices.size());
+    workers.push_back(std::move(worker));
+  }
+  size_t next = 0;
+  while (!workers.empty()) {
+    SimulatedWorker& worker = workers[next];
+    next = (next + 1) % workers.size();
+    if (worker.next_beat > end) break;
+    std::this_thread::sleep_until(worker.next_beat);
+    if (Clock::now() - worker.next_beat > period / 2) ++counts.late;
+    v1::HeartbeatRequest request;
+    request.set_worker_id(worker.id);
+    request.set_coordinator_incarnation(worker.incarnation);
+    v1::HeartbeatResponse response;
+    grpc::ClientContext rpc;
+    rpc.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    const Clock::time_point start = Clock::now();
+    const grpc::Status status = stub->Heartbeat(&rpc, request, &response);
+    latencies.Add("Heartbeat", MillisSince(start), status.ok());
+    worker.next_beat += period;
+    if (status.ok() && response.reregister()) {
+      ++counts.reregistered;
+      Register(*stub, 0, worker, latencies);
+    }
+  }
+}
+
+// Cycles SubmitJobs, GetJob, ListJobs (one page of 100) and WatchJob (until
+// its first snapshot) at `rps` calls per second until `end`.
+void RunClient(const std::string& address, double rps, Clock::time_point end,
+               Latencies& latencies) {
+  if (rps <= 0) return;
+  auto stub = v1::JobService::NewStub(Connect(address));
+  const auto gap = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / rps));
+  std::vector<std::string> ids;
+  Clock::time_point due = Clock::now();
+  for (int64_t call = 0; due < end; ++call, due += gap) {
+    std::this_thread::sleep_until(due);
+    grpc::ClientContext rpc;
+    rpc.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    const Clock::time_point start = Clock::now();
+    grpc::Status status;
+    std::string method;
+    switch (ids.empty() ? 0 : call % 4) {
+      case 0: {
+        method = "SubmitJobs";
+        v1::SubmitJobsRequest request;
+        v1::JobSpec& spec = *request.add_specs();
+        spec.set_name(absl::StrCat("load-", call));
+        spec.set_kind("pretrain");
+        spec.set_device("cuda");  // no simulated worker can take it: it stays QUEUED
+        spec.mutable_data()->set_dataset("fashion-mnist");
+        v1::SubmitJobsResponse response;
+        status = stub->SubmitJobs(&rpc, request, &response);
+        if (status.ok()) ids.push_back(response.job_ids(0));
+        break;
+      }
+      case 1: {
+        method = "GetJob";
+        v1::GetJobRequest request;
+        request.set_job(ids[call % ids.size()]);
+        v1::Job response;
+        status = stub->GetJob(&rpc, request, &response);
+        break;
+      }
+      case 2: {
+        method = "ListJobs";
+        v1::ListJobsRequest request;
+        request.set_page_size(100);
+        v1::ListJobsResponse response;
+        status = stub->ListJobs(&rpc, request, &response);
+        break;
+      }
+      default: {
+        method = "WatchJob";
+        v1::WatchJobRequest request;
+        request.set_job(ids[call % ids.size()]);
+        auto reader = stub->WatchJob(&rpc, request);
+        v1::Job snapshot;
+        const bool read = reader->Read(&snapshot);
+        latencies.Add(method, MillisSince(start), read);
+        rpc.TryCancel();
+        reader->Finish().IgnoreError();
+        continue;
+      }
+    }
+    latencies.Add(method, MillisSince(start), status.ok());
+  }
+}
+
+int Main() {
+  const std::string address = absl::GetFlag(FLAGS_coordinator);
+  const int total = absl::GetFlag(FLAGS_workers);
+  const int threads = std::max(1, std::min(absl::GetFlag(FLAGS_threads), total));
+  const absl::Duration interval = absl::GetFlag(FLAGS_heartbeat_interval);
+  const absl::Duration duration = absl::GetFlag(FLAGS_duration);
+  Latencies latencies;
+  WorkerCounts counts;
+  // Registration takes its own time: the measured window starts after it
+  // (two intervals in), so that every worker heartbeats in all of it.
+  const Clock::time_point end =
+      Clock::now() + absl::ToChronoNanoseconds(2 * interval + duration);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back(RunWorkers, address, t, threads, total, interval, end, std::ref(latencies),
+                      std::ref(counts));
+  }
+  pool.emplace_back(RunClient, address, absl::GetFlag(FLAGS_client_rps), end,
+                    std::ref(latencies));
+  for (std::thread& t : pool) t.join();
+  std::printf(
+      "{\"workers\": %d, \"seconds\": %.1f, \"heartbeat_interval_s\": %.3f, "
+      "\"reregistered\": %lld, \"late_heartbeats\": %lld, \"rpcs\": %s}\n",
+      total, absl::ToDoubleSeconds(duration), absl::ToDoubleSeconds(interval),
+      static_cast<long long>(counts.reregistered.load()),
+      static_cast<long long>(counts.late.load()), latencies.Json().c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace simclr::bench
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return simclr::bench::Main();
+}
