@@ -15,6 +15,8 @@ for method in ("RegisterWorker", "SubmitJobs"):
     assert plane["rpcs"][method]["count"] > 0, (method, plane)
 assert plane["scrape_bytes"] > 0 and plane["coordinator_resident_bytes"] > 0, plane
 assert r["step"], r
+# Both sides of the step race took the same step (the same first loss).
+assert all(c["same_step"] for c in r["step"]), r["step"]
 assert r["machine"]["cores"] >= 1, r
 PY
 echo PASS

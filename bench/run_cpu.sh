@@ -4,7 +4,9 @@
 # /usr/bin/python3) on the CPU: ResNet-18 width 0.25, 28x28x1, batch 256,
 # fp32 and bf16, 2 threads. The two alternate, ROUNDS times per precision, so
 # that drifting load on a shared machine hits both alike; the summary gives
-# each side's median images/s and the ratio C++/PyTorch.
+# each side's median images/s and the ratio C++/PyTorch. Both sides start
+# from the C++ bench's initial weights and views (--state_out, --state_in),
+# and the summary says whether their first losses agree: the same step.
 #
 #   bench/run_cpu.sh                 # uses bazel-bin/, builds it if missing
 #   SIMCLR_BENCH_BIN=build/cmake/bench/simclr_step_bench bench/run_cpu.sh
@@ -40,6 +42,10 @@ config=(--depth=18 --width=0.25 --image_size=28 --channels=1
         --warmup="$warmup" --device=cpu)
 results=$out/results.jsonl
 : >"$results"
+# One starting point for both sides: the C++ bench's initial weights and
+# views, which the PyTorch reference loads (--state_in), so that both take the
+# same step and summarize.py can check that they did (their first losses).
+"$bin" "${config[@]}" --steps=1 --warmup=0 --state_out="$out/initial_state.pt" >/dev/null
 echo "run_cpu: $(nproc) cores, $rounds rounds, results in $out"
 for round in $(seq 1 "$rounds"); do
   for precision in $precisions; do
@@ -50,7 +56,7 @@ for round in $(seq 1 "$rounds"); do
         line=$("$bin" "${config[@]}" --precision="$precision")
       else
         line=$("$python" bench/reference/simclr_step_pytorch.py "${config[@]}" \
-               --precision="$precision")
+               --precision="$precision" --state_in="$out/initial_state.pt")
       fi
       echo "round $round: $(grep -v '^RESULT ' <<<"$line")"
       grep '^RESULT ' <<<"$line" >>"$results"

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
+#include <torch/serialize.h>
 #include <torch/types.h>
 #include <torch/version.h>
 
@@ -53,6 +55,9 @@ ABSL_FLAG(int, threads, 2, "intra-op threads (CPU)");
 ABSL_FLAG(int, warmup, 3, "untimed steps first");
 ABSL_FLAG(int, steps, 10, "timed steps; the median is reported");
 ABSL_FLAG(int, seed, 0, "seed for weights and views");
+ABSL_FLAG(std::string, state_out, "",
+          "write the initial weights and the views here (torch.save's format) before the "
+          "first step, for the PyTorch reference's --state_in: both then take the same step");
 ABSL_FLAG(bool, cudnn_benchmark, false,
           "let cuDNN time its algorithms for the fixed shapes (CUDA)");
 
@@ -156,6 +161,7 @@ void Synchronize(const torch::Device& device) {
 
 struct Result {
   std::vector<double> step_seconds;  // sorted
+  double first_loss = 0.0;  // of the first step: the same on both sides with --state_out
   double last_loss = 0.0;
   int64_t parameters = 0;
 };
@@ -188,6 +194,17 @@ absl::StatusOr<Result> Run(const BenchOptions& options) {
                    input_options)
           .contiguous(memory_format);
 
+  if (const std::string path = absl::GetFlag(FLAGS_state_out); !path.empty()) {
+    c10::Dict<std::string, torch::Tensor> state;
+    for (const auto& item : net->named_parameters(true)) state.insert(item.key(), item.value().cpu());
+    for (const auto& item : net->named_buffers(true)) state.insert(item.key(), item.value().cpu());
+    c10::impl::GenericDict saved(c10::StringType::get(), c10::AnyType::get());
+    saved.insert("state", state);
+    saved.insert("views", views.cpu().contiguous());
+    const std::vector<char> bytes = torch::pickle_save(saved);
+    std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+
   auto step = [&]() -> absl::StatusOr<double> {
     lars->ZeroGrad();
     torch::Tensor loss;
@@ -207,11 +224,13 @@ absl::StatusOr<Result> Run(const BenchOptions& options) {
   try {
     for (int i = 0; i < options.warmup; ++i) {
       ASSIGN_OR_RETURN(result.last_loss, step());
+      if (i == 0) result.first_loss = result.last_loss;
     }
     Synchronize(options.device);
     for (int i = 0; i < options.steps; ++i) {
       const auto start = std::chrono::steady_clock::now();
       ASSIGN_OR_RETURN(result.last_loss, step());
+      if (i == 0 && options.warmup == 0) result.first_loss = result.last_loss;
       Synchronize(options.device);
       result.step_seconds.push_back(
           std::chrono::duration<double>(std::chrono::steady_clock::now() -
@@ -268,14 +287,14 @@ int Main(int argc, char** argv) {
       "\"batch\": %d, \"precision\": \"%s\", \"channels_last\": %s, "
       "\"device\": \"%s\", \"threads\": %d, \"steps\": %d, "
       "\"parameters\": %lld, \"median_step_s\": %.6f, "
-      "\"images_per_s\": %.3f, \"loss\": %.6f}\n",
+      "\"images_per_s\": %.3f, \"first_loss\": %.6f, \"loss\": %.6f}\n",
       TORCH_VERSION, r.depth, r.width_multiplier, r.sk_ratio,
       static_cast<int>(r.image_size), static_cast<int>(r.in_channels),
       options->batch, options->bf16 ? "bf16" : "fp32",
       options->channels_last ? "true" : "false", options->device.str().c_str(),
       at::get_num_threads(), options->steps,
       static_cast<long long>(result->parameters), median, images_per_s,
-      result->last_loss);
+      result->first_loss, result->last_loss);
   return 0;
 }
 

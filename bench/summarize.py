@@ -4,7 +4,9 @@ bench/simclr_step_bench and bench/reference/simclr_step_pytorch.py print,
 groups them by configuration, and prints per configuration the median over
 rounds of each implementation's images/s and the ratio of C++ to each other
 implementation (above 1: the C++ step is faster): ratio_cpp_over_pytorch
-(eager) and, where it ran, ratio_cpp_over_pytorch_compile.
+(eager) and, where it ran, ratio_cpp_over_pytorch_compile; and same_step,
+whether the C++ and PyTorch first losses agree (both sides started from the
+same weights and views: bench/run_cpu.sh passes --state_out / --state_in).
 
 Usage: summarize.py RESULTS_FILE [--json OUT_FILE]
 """
@@ -62,6 +64,14 @@ def summarize(runs):
                 row["ratio_cpp_over_" + other] = (
                     row["cpp"]["median_images_per_s"] /
                     row[other]["median_images_per_s"])
+        # The same step: from the same weights and views (--state_out /
+        # --state_in) the first losses agree, to float rounding in fp32 and to
+        # bfloat16's precision under autocast.
+        first = {impl: impl_runs[0].get("first_loss") for impl, impl_runs in by_impl.items()}
+        if "cpp" in first and "pytorch" in first and None not in first.values():
+            tolerance = 1e-4 if row["precision"] == "fp32" else 2e-2
+            row["first_loss"] = first
+            row["same_step"] = abs(first["cpp"] - first["pytorch"]) <= tolerance * abs(first["cpp"])
         rows.append(row)
     return rows
 
@@ -93,6 +103,10 @@ def main(argv):
         for impl in IMPLS[1:]:
             if "ratio_cpp_over_" + impl in row:
                 print("  C++/%s: %.3f" % (impl, row["ratio_cpp_over_" + impl]))
+        if "same_step" in row:
+            print("  first losses %s: %s" % (row["first_loss"],
+                                             "the same step" if row["same_step"] else
+                                             "DIFFERENT steps: the ratio compares unlike work"))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=2)

@@ -16,8 +16,11 @@ torch.compile (PyTorch 2.x; the loss and the LARS update stay eager) and
 reports the time of the first step, which includes compiling, as
 first_step_s.
 
-Flags match bench/simclr_step_bench. Prints a summary and a line
-"RESULT {json}" with the median step time over --steps after --warmup.
+Flags match bench/simclr_step_bench. --state_in starts from the C++ bench's
+--state_out (its initial weights, under its names, and its views), so that
+both sides take the same step; the first step's loss is reported as
+first_loss. Prints a summary and a line "RESULT {json}" with the median step
+time over --steps after --warmup.
 """
 
 import argparse
@@ -181,6 +184,32 @@ class Lars:
             p.sub_(v)
 
 
+def reference_names(state, net, depth):
+    """The C++ bench's state (SimclrModel's names, NOTE [checkpoint names] in
+    model/nn/resnet.h) under this file's names: its stem and blocks are one
+    flat nn.Sequential, a block's convs and BNs alternate with ReLUs, and a BN
+    is not wrapped in a BN+ReLU pair as ours is. The head's names agree."""
+    first_block = [next(i for i, m in enumerate(net.resnet.net) if isinstance(m, Block))]
+    for count in BLOCKS_PER_STAGE[depth][:-1]:
+        first_block.append(first_block[-1] + count)  # each stage's first block
+    out = {}
+    for name, tensor in state.items():
+        p = name.split(".")
+        if p[0] == "head":
+            key = name
+        elif p[2] == "0":  # the stem: resnet.net.0.0 (conv), resnet.net.0.1.0 (its BN)
+            key = "resnet.net.0.weight" if p[3] == "0" else "resnet.net.1." + p[-1]
+        else:  # resnet.net.<stage>.blocks.<j>.(projection.(shortcut|bn.0)|net.<i>[.0]).<field>
+            prefix = "resnet.net.%d." % (first_block[int(p[2]) - 1] + int(p[4]))
+            if p[5] == "projection":
+                key = prefix + ("shortcut.0." if p[6] == "shortcut" else "shortcut.1.") + p[-1]
+            else:  # conv i/2 sits at 3(i/2), the BN after it at 3(i/2) + 1
+                i = int(p[6])
+                key = prefix + "net.%d.%s" % (3 * (i // 2) + i % 2, p[-1])
+        out[key] = tensor
+    return out
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--depth", type=int, default=18,
@@ -196,6 +225,8 @@ def main(argv):
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--state_in", help="start from the C++ bench's --state_out (the same "
+                        "weights and views): both sides then take the same first step")
     parser.add_argument("--cudnn_benchmark", action="store_true",
                         help="let cuDNN time its algorithms (CUDA)")
     parser.add_argument("--compile", action="store_true",
@@ -214,6 +245,9 @@ def main(argv):
     memory_format = (torch.channels_last if args.channels_last
                      else torch.contiguous_format)
     net = SimclrNet(args.depth, args.width, args.channels, args.image_size)
+    if args.state_in:
+        saved = torch.load(args.state_in)
+        net.load_state_dict(reference_names(saved["state"], net, args.depth), strict=True)
     net = net.to(device).to(memory_format=memory_format).train()
     parameters = sum(p.numel() for p in net.parameters())
     lars = Lars([p for p in net.parameters() if p.requires_grad])
@@ -226,6 +260,8 @@ def main(argv):
     views = torch.randn(2 * args.batch, args.channels, args.image_size,
                         args.image_size, device=device).contiguous(
                             memory_format=memory_format)
+    if args.state_in:
+        views = saved["views"].to(device).contiguous(memory_format=memory_format)
 
     def step():
         lars.zero_grad()
@@ -241,7 +277,7 @@ def main(argv):
         if device.type == "cuda":
             torch.cuda.synchronize()
 
-    loss = float("nan")
+    loss = first_loss = float("nan")
     first_step_s = None
     for i in range(args.warmup):
         start = time.perf_counter()
@@ -249,6 +285,7 @@ def main(argv):
         if i == 0:
             sync()
             first_step_s = time.perf_counter() - start
+            first_loss = loss
     sync()
     times = []
     for _ in range(args.steps):
@@ -256,6 +293,8 @@ def main(argv):
         loss = step()
         sync()
         times.append(time.perf_counter() - start)
+        if args.warmup == 0 and len(times) == 1:
+            first_loss = loss
     median = statistics.median(times)
     ips = args.batch / median
     impl = "pytorch_compile" if args.compile else "pytorch"
@@ -276,6 +315,7 @@ def main(argv):
         "device": str(device), "threads": torch.get_num_threads(),
         "steps": args.steps, "parameters": parameters,
         "median_step_s": round(median, 6), "images_per_s": round(ips, 3),
+        "first_loss": round(first_loss, 6),
         "loss": round(loss, 6),
         "first_step_s": None if first_step_s is None else round(first_step_s, 3)}))
     return 0
