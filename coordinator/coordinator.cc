@@ -522,22 +522,31 @@ absl::StatusOr<v1::Job> Coordinator::CancelJob(const std::string& id_or_name,
   return *LookupById(id);
 }
 
-std::string Coordinator::WhyUndeletable(const v1::Job& job) const {
+std::set<std::string> Coordinator::NeededJobs() const {
+  std::set<std::string> needed;
+  for (const auto& [number, job] : jobs_) {
+    if (!IsFinal(job.state()) && !job.parent_id().empty()) needed.insert(job.parent_id());
+  }
+  return needed;
+}
+
+std::string Coordinator::WhyUndeletable(const v1::Job& job,
+                                        const std::set<std::string>& needed) const {
   if (!IsFinal(job.state())) {
     return absl::StrCat("it is ", v1::JobState_Name(job.state()),
                         "; cancel it first (simclrctl delete --cancel)");
   }
-  for (const v1::Worker& worker : registry_.List()) {
-    if (worker.job_id() == job.id()) {
-      return absl::StrCat("worker ", worker.id(), " still runs its rank ", worker.rank(),
-                          "; a cancelled gang stops within a heartbeat, try again");
+  if (needed.count(job.id()) > 0) {
+    for (const auto& [number, other] : jobs_) {
+      if (other.parent_id() == job.id() && !IsFinal(other.state())) {
+        return absl::StrCat("job ", other.id(), " (", other.spec().name(), ", ",
+                            v1::JobState_Name(other.state()), ") starts from it");
+      }
     }
   }
-  for (const auto& [number, other] : jobs_) {
-    if (other.parent_id() == job.id() && !IsFinal(other.state())) {
-      return absl::StrCat("job ", other.id(), " (", other.spec().name(), ", ",
-                          v1::JobState_Name(other.state()), ") starts from it");
-    }
+  if (const v1::Worker* worker = registry_.RunningJob(job.id()); worker != nullptr) {
+    return absl::StrCat("worker ", worker->id(), " still runs its rank ", worker->rank(),
+                        "; a cancelled gang stops within a heartbeat, try again");
   }
   return "";
 }
@@ -600,7 +609,7 @@ absl::Status Coordinator::DeleteJob(const std::string& id_or_name, bool cancel,
           "job ", id, " was submitted by \"", found->submitted_by(),
           "\": only they or an admin may delete it"));
     }
-    const std::string why = WhyUndeletable(*found);
+    const std::string why = WhyUndeletable(*found, NeededJobs());
     if (!why.empty()) {
       return absl::FailedPreconditionError(absl::StrCat("job ", id, " cannot be deleted: ", why));
     }
@@ -945,9 +954,10 @@ absl::Status Coordinator::Tick() {
     if (options_.retention > absl::ZeroDuration()) {
       const absl::Time cutoff = clock_->Now() - options_.retention;
       std::vector<std::string> expired;
+      const std::set<std::string> needed = NeededJobs();  // once, not per job
       for (const auto& [number, job] : jobs_) {
         if (IsFinal(job.state()) && FromProto(job.finished_at()) < cutoff &&
-            WhyUndeletable(job).empty()) {
+            WhyUndeletable(job, needed).empty()) {
           expired.push_back(job.id());
         }
       }

@@ -238,9 +238,13 @@ class Coordinator {
                       const std::string& task_id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Requeues the reconciling jobs whose time is up (staged in `change`).
   void RequeueUnreconciled(Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Why `job` cannot be deleted now ("" if it can): it has not finished,
-  // workers still run its tasks, or a job that has not finished depends on it.
-  std::string WhyUndeletable(const v1::Job& job) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The ids that jobs which have not finished name as parent or teacher.
+  std::set<std::string> NeededJobs() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Why `job` cannot be deleted now ("" if it can): it has not finished, a
+  // job that has not finished depends on it (it is in `needed`, NeededJobs()),
+  // or a worker still runs one of its tasks.
+  std::string WhyUndeletable(const v1::Job& job, const std::set<std::string>& needed) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Removes the jobs `ids` from the store and from memory (the caller holds
   // writer_mu_); returns their artifact directories, for the caller to
   // remove once it has released the locks (RemoveArtifacts).

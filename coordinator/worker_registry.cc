@@ -198,6 +198,13 @@ const v1::Worker* WorkerRegistry::Find(const std::string& id) const {
   return e == nullptr ? nullptr : &e->worker;
 }
 
+const v1::Worker* WorkerRegistry::RunningJob(const std::string& job_id) const {
+  for (const auto& [number, e] : entries_) {
+    if (e.worker.job_id() == job_id) return &e.worker;
+  }
+  return nullptr;
+}
+
 std::vector<const v1::Worker*> WorkerRegistry::IdleWorkers() const {
   std::vector<const v1::Worker*> idle;
   for (const auto& [number, e] : entries_) {

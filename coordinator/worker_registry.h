@@ -92,6 +92,8 @@ class WorkerRegistry {
   std::string TaskOf(const std::string& id) const;
 
   bool IsLive(const std::string& id) const;
+  // A worker busy with a task of job `job_id` (of any attempt), or nullptr.
+  const v1::Worker* RunningJob(const std::string& job_id) const;
   const v1::Worker* Find(const std::string& id) const;
 
   // Live idle workers that are not draining, in registration order. Walks
