@@ -17,6 +17,12 @@ assert plane["scrape_bytes"] > 0 and plane["coordinator_resident_bytes"] > 0, pl
 assert r["step"], r
 # Both sides of the step race took the same step (the same first loss).
 assert all(c["same_step"] for c in r["step"]), r["step"]
+# End to end: the service and each PyTorch variant trained and were timed.
+e2e = r["e2e"]
+assert set(e2e["runs"]) == {"service", "pytorch_global_bn", "pytorch_local_bn",
+                            "pytorch_local_bn_channels_last"}, e2e
+assert all(run[0]["views_per_s"] > 0 for run in e2e["runs"].values()), e2e
+assert 0 <= e2e["runs"]["service"][0]["data_wait_fraction"] < 1, e2e
 assert r["machine"]["cores"] >= 1, r
 PY
 echo PASS

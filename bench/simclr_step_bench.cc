@@ -25,6 +25,7 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/cuda.h>
 #include <torch/serialize.h>
 #include <torch/types.h>
@@ -58,6 +59,9 @@ ABSL_FLAG(int, seed, 0, "seed for weights and views");
 ABSL_FLAG(std::string, state_out, "",
           "write the initial weights and the views here (torch.save's format) before the "
           "first step, for the PyTorch reference's --state_in: both then take the same step");
+ABSL_FLAG(std::string, profile, "",
+          "after the timed steps, trace one more with LibTorch's profiler and write the "
+          "Chrome trace here (bench/profile_summary.py tables it)");
 ABSL_FLAG(bool, cudnn_benchmark, false,
           "let cuDNN time its algorithms for the fixed shapes (CUDA)");
 
@@ -175,10 +179,8 @@ absl::StatusOr<Result> Run(const BenchOptions& options) {
                                  : at::MemoryFormat::Contiguous;
   net->to(options.device);
   net->train();
-  for (torch::Tensor& p : net->parameters()) {
-    result.parameters += p.numel();
-    if (p.dim() == 4) p.set_data(p.data().contiguous(memory_format));
-  }
+  for (const torch::Tensor& p : net->parameters()) result.parameters += p.numel();
+  if (options.channels_last) model::UseChannelsLast(*net);
   ASSIGN_OR_RETURN(std::unique_ptr<model::Lars> lars,
                    model::Lars::Create(model::SplitParamsForLars(*net),
                                        LarsOptions{}));
@@ -236,6 +238,11 @@ absl::StatusOr<Result> Run(const BenchOptions& options) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                         start)
               .count());
+    }
+    if (const std::string path = absl::GetFlag(FLAGS_profile); !path.empty()) {
+      torch::autograd::profiler::RecordProfile profile(path);
+      RETURN_IF_ERROR(step().status());
+      Synchronize(options.device);
     }
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("training step failed: ", e.what()));

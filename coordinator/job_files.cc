@@ -49,6 +49,8 @@ absl::StatusOr<v1::JobMetrics> ReadJobMetrics(const std::string& artifact_dir, i
         if (!value.has_number_value() || name == "step") continue;
         if (name == "epoch") {
           point.set_epoch(value.number_value());
+        } else if (name == "time") {
+          point.set_time(value.number_value());
         } else {
           (*point.mutable_values())[name] = value.number_value();
         }

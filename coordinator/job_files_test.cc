@@ -44,13 +44,16 @@ TEST_F(JobFilesTest, MergesTheStepLogsOfEveryAttemptTheLatestWinning) {
   Write(2, model::kStepLogName,
         "{\"step\": 3, \"epoch\": 0.75, \"loss\": 8.5, \"lr\": 0.2, \"note\": \"text\"}\n"
         "not json\n"
-        "{\"step\": 4, \"epoch\": 1.0, \"loss\": 8.0, \"lr\": 0.3}\n");
+        "{\"step\": 4, \"epoch\": 1.0, \"time\": 1764500000.25, \"loss\": 8.0, \"lr\": 0.3}\n");
   auto metrics = ReadJobMetrics(dir_, 2);
   ASSERT_TRUE(metrics.ok()) << metrics.status();
   ASSERT_EQ(metrics->steps_size(), 4);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(metrics->steps(i).step(), i + 1);
   EXPECT_EQ(metrics->steps(2).values().at("loss"), 8.5);  // attempt 2's
   EXPECT_EQ(metrics->steps(3).epoch(), 1.0);
+  EXPECT_EQ(metrics->steps(3).time(), 1764500000.25);
+  EXPECT_EQ(metrics->steps(3).values().count("time"), 0u);
+  EXPECT_EQ(metrics->steps(2).time(), 0.0);  // a log from before the field
   EXPECT_EQ(metrics->steps(0).values().at("lr"), 0.0);
   EXPECT_EQ(metrics->steps(2).values().count("note"), 0u);  // numbers only
   EXPECT_EQ(metrics->steps(2).values().count("epoch"), 0u);

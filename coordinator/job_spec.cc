@@ -239,6 +239,7 @@ absl::Status CheckTrain(const v1::TrainSpec& t, int world_size) {
   }
   if (t.epochs() != 0) RETURN_IF_ERROR(CheckPositiveUpTo("train.epochs", t.epochs(), kMaxEpochs));
   RETURN_IF_ERROR(CheckCount("train.max_steps", t.max_steps(), kMaxCount, "no cap"));
+  RETURN_IF_ERROR(CheckCount("train.profile_step", t.profile_step(), kMaxCount, "off"));
   if (t.temperature() != 0) {
     RETURN_IF_ERROR(CheckPositiveUpTo("train.temperature", t.temperature(), 100));
   }

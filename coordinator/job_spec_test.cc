@@ -366,6 +366,7 @@ TEST(JobSpecLimitsTest, BoundsEveryCountAndRate) {
        "train.max_steps"},
       {[](v1::JobSpec& s) { s.mutable_train()->set_checkpoint_every_steps(int64_t{1} << 62); },
        "train.checkpoint_every_steps"},
+      {[](v1::JobSpec& s) { s.mutable_train()->set_profile_step(-1); }, "train.profile_step"},
       {[](v1::JobSpec& s) { s.mutable_train()->set_eval_batch_size(1 << 30); },
        "train.eval_batch_size"},
       {[](v1::JobSpec& s) { s.mutable_optimizer()->set_base_lr(1e308); }, "optimizer.base_lr"},

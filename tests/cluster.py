@@ -72,10 +72,10 @@ def int64_fields_as_ints(obj):
 
 def tiny_pretrain(name, steps, world_size=2, max_restarts=0, train_examples=1024,
                   test_examples=128, base_lr=0.3, seed=3, checkpoint_every=None, data_path=None,
-                  memory_size=0):
+                  memory_size=0, profile_step=0):
     """A pretraining spec that trains in seconds on 2 cores: ResNet-18 width
     0.125, a 2-layer 16-d head, batch 32, one epoch capped at `steps`; with
-    `memory_size`, a memory of negatives."""
+    `memory_size`, a memory of negatives; with `profile_step`, that step traced."""
     data = "dataset: fashion-mnist, %smax_train_examples: %d, max_test_examples: %d" % (
         "path: %s, " % data_path if data_path else "", train_examples, test_examples)
     train = "batch_size: 32, epochs: 1, max_steps: %d, temperature: 0.2, seed: %d" % (steps, seed)
@@ -83,6 +83,8 @@ def tiny_pretrain(name, steps, world_size=2, max_restarts=0, train_examples=1024
         train += ", checkpoint_every_steps: %d" % checkpoint_every
     if memory_size:
         train += ", memory_size: %d" % memory_size
+    if profile_step:
+        train += ", profile_step: %d" % profile_step
     return ("name: %s\nkind: pretrain\nworld_size: %d\nmax_restarts: %d\n"
             "model: {depth: 18, width_multiplier: 0.125, proj_head_layers: 2, proj_dim: 16}\n"
             "data: {%s}\n"

@@ -6,6 +6,7 @@ and names that cannot pass for ids.
 import json
 import os
 import subprocess
+import time
 import unittest
 
 from cluster import ClusterTestCase, runfile, tiny_pretrain, wait_until
@@ -23,7 +24,7 @@ class LifecycleTest(ClusterTestCase):
 
     def test_1_logs_follow_a_job_from_queued_to_its_end(self):
         c = self.cluster
-        c.submit(tiny_pretrain("followed", 12, world_size=1))
+        c.submit(tiny_pretrain("followed", 12, world_size=1, profile_step=3))
         # Started while the job may still be queued: it waits, prints, and ends with the job.
         follow = self.ctl("logs", "followed", "-f")
         self.assertEqual(follow.returncode, 0, follow.stderr + c.logs())
@@ -39,6 +40,13 @@ class LifecycleTest(ClusterTestCase):
                                 exported], capture_output=True, text=True, timeout=300)
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
         self.assertIn("Model:", self.ctl("describe", "job", "followed").stdout)
+        # Step 3 was traced: a Chrome trace whose table names the trainer's phases.
+        trace = os.path.join(job["artifact_dir"], "attempt-1", "profile-rank-0.json")
+        summary = subprocess.run(["/usr/bin/python3", runfile("bench/profile_summary.py"), trace],
+                                 capture_output=True, text=True, timeout=60)
+        self.assertEqual(summary.returncode, 0, summary.stderr)
+        for phase in ("forward", "backward", "optimizer", "aten::convolution_backward"):
+            self.assertIn(phase, summary.stdout)
         again = self.ctl("logs", "followed")
         self.assertEqual(again.stdout, follow.stdout)
         bad = self.ctl("logs", "followed", "--rank", "3")
@@ -51,6 +59,10 @@ class LifecycleTest(ClusterTestCase):
         steps = json.loads(curve.stdout)["steps"]
         self.assertEqual([int(s["step"]) for s in steps], list(range(1, 13)))
         self.assertTrue(all(s["values"]["loss"] > 0 for s in steps))
+        # Each step says when it ended, in order and near now.
+        times = [s["time"] for s in steps]
+        self.assertEqual(times, sorted(times))
+        self.assertLess(abs(times[-1] - time.time()), 3600)
         table = self.ctl("get", "job", "followed", "--metrics")
         self.assertIn("LOSS", table.stdout.splitlines()[0])
         self.assertEqual(len(table.stdout.splitlines()), 13)

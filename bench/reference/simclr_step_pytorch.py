@@ -229,6 +229,8 @@ def main(argv):
                         "weights and views): both sides then take the same first step")
     parser.add_argument("--cudnn_benchmark", action="store_true",
                         help="let cuDNN time its algorithms (CUDA)")
+    parser.add_argument("--profile", help="after the timed steps, trace one more step with "
+                        "torch.profiler and write the Chrome trace here")
     parser.add_argument("--compile", action="store_true",
                         help="torch.compile the network (PyTorch 2.x)")
     args = parser.parse_args(argv)
@@ -295,6 +297,11 @@ def main(argv):
         times.append(time.perf_counter() - start)
         if args.warmup == 0 and len(times) == 1:
             first_loss = loss
+    if args.profile:
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            step()
+            sync()
+        prof.export_chrome_trace(args.profile)
     median = statistics.median(times)
     ips = args.batch / median
     impl = "pytorch_compile" if args.compile else "pytorch"

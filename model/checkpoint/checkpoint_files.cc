@@ -55,6 +55,8 @@ std::string RankLogPath(const std::string& artifact_dir, int attempt, int rank) 
   return absl::StrCat(AttemptDirectory(artifact_dir, attempt), "/rank-", rank, ".log");
 }
 
+std::string ProfileFileName(int rank) { return absl::StrCat("profile-rank-", rank, ".json"); }
+
 std::string CheckpointFileName(int64_t step) {
   return absl::StrCat(kFilePrefix, step, kFileSuffix);
 }

@@ -30,8 +30,13 @@ std::string AttemptDirectory(const std::string& artifact_dir, int attempt);
 // "<artifact_dir>/attempt-<attempt>/rank-<rank>.log": a trainer's output.
 std::string RankLogPath(const std::string& artifact_dir, int attempt, int rank);
 
+// "profile-rank-<rank>.json": the Chrome trace of a profiled step
+// (train.profile_step), in the attempt directory.
+std::string ProfileFileName(int rank);
+
 // The step log rank 0 writes in its attempt directory: one JSON object per
-// step ({"step": 1, "epoch": 0.03, "loss": 9.59, "lr": 0, ...}).
+// step ({"step": 1, "epoch": 0.03, "time": 1764500000.25, "loss": 9.59, "lr": 0,
+// ...}; time in seconds since the Unix epoch, when the step ended).
 inline constexpr char kStepLogName[] = "steps.jsonl";
 
 // The exported network's name in the attempt directory (export.h).

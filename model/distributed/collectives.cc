@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include <ATen/record_function.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 
@@ -25,6 +26,7 @@ void AllReduceSumInPlace(torch::Tensor& tensor, c10d::ProcessGroup* group) {
   TORCH_CHECK(group != nullptr, "AllReduceSumInPlace: no process group");
   TORCH_CHECK(tensor.is_contiguous(),
               "AllReduceSumInPlace: tensor must be contiguous");
+  RECORD_USER_SCOPE("c10d::allreduce");
   std::vector<at::Tensor> tensors = {tensor};
   WaitOrThrow(group->allreduce(tensors), "allreduce");
 }
@@ -39,6 +41,7 @@ torch::Tensor AllReduceSum(const torch::Tensor& tensor,
 std::vector<torch::Tensor> AllGather(const torch::Tensor& tensor,
                                      c10d::ProcessGroup* group) {
   TORCH_CHECK(group != nullptr, "AllGather: no process group");
+  RECORD_USER_SCOPE("c10d::allgather");
   torch::Tensor input = tensor.detach().contiguous();
   std::vector<at::Tensor> inputs = {input};
   std::vector<std::vector<at::Tensor>> outputs(1);

@@ -93,4 +93,15 @@ absl::StatusOr<SimclrModel> MakeSimclrModel(const ModelOptions& options) {
   }
 }
 
+void UseChannelsLast(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  auto restride = [](torch::Tensor& t) {
+    if (t.dim() != 4) return;
+    torch::Tensor nhwc = torch::empty_like(t, t.options().memory_format(at::MemoryFormat::ChannelsLast));
+    t.set_data(nhwc.copy_(t));
+  };
+  for (torch::Tensor& p : module.parameters(/*recurse=*/true)) restride(p);
+  for (torch::Tensor& b : module.buffers(/*recurse=*/true)) restride(b);
+}
+
 }  // namespace simclr::model

@@ -157,6 +157,32 @@ TEST(SimclrModelTest, WithoutClassifierLogitsThrowAndGroupsOmitIt) {
   EXPECT_EQ((*made)->ParameterGroups().size(), 4u);
 }
 
+TEST(SimclrModelTest, UseChannelsLastRestridesAGrayscaleStemAndKeepsTheOutputs) {
+  ModelOptions o = SmallOptions();
+  o.resnet.in_channels = 1;  // the stem's weight is [C, 1, 3, 3]: NOTE [channels last]
+  torch::manual_seed(5);
+  absl::StatusOr<SimclrModel> nchw = MakeSimclrModel(o);
+  torch::manual_seed(5);
+  absl::StatusOr<SimclrModel> nhwc = MakeSimclrModel(o);
+  ASSERT_TRUE(nchw.ok() && nhwc.ok());
+  UseChannelsLast(**nhwc);
+  int restrided = 0;
+  for (const torch::Tensor& p : (*nhwc)->parameters()) {
+    if (p.dim() != 4) continue;
+    EXPECT_EQ(p.suggest_memory_format(), at::MemoryFormat::ChannelsLast) << p.sizes();
+    ++restrided;
+  }
+  EXPECT_EQ(restrided, 21);  // ResNet-18: the stem, 16 block and 4 projection convs
+  (*nchw)->eval();
+  (*nhwc)->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = torch::rand({4, 1, 32, 32});
+  // The first convolution already runs NHWC, so every feature map is NHWC.
+  EXPECT_EQ((*nhwc)->encoder()->FeatureMap(x).suggest_memory_format(),
+            at::MemoryFormat::ChannelsLast);
+  EXPECT_LE(((*nhwc)->Embedding(x) - (*nchw)->Embedding(x)).abs().max().item<double>(), 1e-5);
+}
+
 TEST(SimclrModelTest, MakeRejectsClassifierPastTheHead) {
   ModelOptions o = SmallOptions();
   o.num_classes = 10;

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include <ATen/Context.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -150,11 +152,8 @@ std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model
   return {weights, excluded};
 }
 
-void UseChannelsLast(torch::nn::Module& module) {
-  torch::NoGradGuard no_grad;
-  for (torch::Tensor& p : module.parameters(/*recurse=*/true)) {
-    if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
-  }
+bool PrefersChannelsLast(const torch::Device& device, bool bf16) {
+  return device.is_cpu() ? at::hasMKLDNN() : bf16;
 }
 
 absl::Status LoadEncoderAndHead(const std::string& path, model::SimclrModelImpl& model) {

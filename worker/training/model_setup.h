@@ -88,9 +88,10 @@ std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model
                                                    int head_layers_used, Frozen frozen,
                                                    bool adapt_classifier);
 
-// Stores every 4-D (convolution) weight in channels_last layout, which the
-// bf16 convolution kernels prefer; activations follow the weights' layout.
-void UseChannelsLast(torch::nn::Module& module);
+// Whether the job's networks are stored channels_last (NOTE [channels last]
+// in model/nn/simclr_model.h): on CPU whenever LibTorch has oneDNN, fp32 and
+// bf16 alike; on CUDA for bf16, whose tensor-core kernels want NHWC.
+bool PrefersChannelsLast(const torch::Device& device, bool bf16);
 
 // Copies the encoder and projection head of the checkpoint at `path` into
 // `model` (not its classifier: a child must not inherit a classifier trained

@@ -5,7 +5,11 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <utility>
+
+#include <ATen/record_function.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -87,6 +91,12 @@ absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
   const int views = parts.objective->views_per_example();
 
   for (int64_t step = options.start_step; step < options.total_steps; ++step) {
+    // The step's trace is written when `profile` is reset, after the vote.
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+    if (step + 1 == options.profile_step) {
+      profile = std::make_unique<torch::autograd::profiler::RecordProfile>(
+          absl::StrCat(options.artifact_dir, "/", model::ProfileFileName(options.rank)));
+    }
     const absl::Time start = clock.Now();
     ASSIGN_OR_RETURN(model::Batch batch, parts.loader->Next());
     const absl::Time loaded = clock.Now();
@@ -100,17 +110,25 @@ absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
       parts.optimizer->ZeroGrad();
       {
         AutocastScope autocast(options.bf16, options.device);
+        RECORD_USER_SCOPE("forward");
         ASSIGN_OR_RETURN(out, parts.objective->Forward(inputs, labels));
       }
+      RECORD_USER_SCOPE("backward");
       out.loss.backward();
     } catch (const c10::Error& e) {
       return absl::InternalError(absl::StrCat("step ", step + 1, ": ", e.what_without_backtrace()));
     }
     const absl::Time computed = clock.Now();
 
-    RETURN_IF_ERROR(parts.gradients->Synchronize());
     const double lr = parts.schedule->LearningRate(step);
-    RETURN_IF_ERROR(parts.optimizer->Step(lr));
+    {
+      RECORD_USER_SCOPE("gradient_sync");
+      RETURN_IF_ERROR(parts.gradients->Synchronize());
+    }
+    {
+      RECORD_USER_SCOPE("optimizer");
+      RETURN_IF_ERROR(parts.optimizer->Step(lr));
+    }
 
     // One allreduce agrees on the gang's mean loss and on stopping.
     double loss = out.loss.item<double>();
@@ -129,6 +147,7 @@ absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
       }
     }
     const absl::Time synced = clock.Now();
+    profile.reset();
     if (!std::isfinite(loss)) {
       return absl::InternalError(absl::StrCat("loss is ", loss, " at step ", step + 1,
                                               "; lower optimizer.base_lr or use fp32"));
@@ -152,9 +171,13 @@ absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
     if (parts.observer != nullptr) parts.observer->OnStep(parts.labels, stats);
     if (step_log.is_open()) {
       step_log << absl::StrFormat(
-                      "{\"step\": %d, \"epoch\": %.6g, \"loss\": %.17g, \"lr\": %.17g, "
-                      "\"images_per_second\": %.6g}\n",
-                      stats.step, stats.epoch, loss, lr, images_per_second)
+                      "{\"step\": %d, \"epoch\": %.6g, \"time\": %.6f, \"loss\": %.17g, "
+                      "\"lr\": %.17g, \"images_per_second\": %.6g, "
+                      "\"data_wait_seconds\": %.6f, \"compute_seconds\": %.6f, "
+                      "\"communication_seconds\": %.6f}\n",
+                      stats.step, stats.epoch, absl::ToUnixMicros(synced) / 1e6, loss, lr,
+                      images_per_second, stats.data_wait_seconds, stats.compute_seconds,
+                      stats.communication_seconds)
                << std::flush;
       if (!step_log) {
         // A full disk or a lost mount: fail the attempt rather than train on

@@ -116,6 +116,7 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
       std::max<int64_t>(1, static_cast<int64_t>(std::ceil(spec.train().epochs() * steps_per_epoch)));
   if (spec.train().max_steps() > 0) total_steps = std::min(total_steps, spec.train().max_steps());
 
+  const bool channels_last = PrefersChannelsLast(device, bf16);
   // Network, and where it starts from. (A memory of negatives needs a second
   // one of the same architecture: its key network.)
   auto job_network = [&]() -> absl::StatusOr<model::SimclrModel> {
@@ -123,7 +124,7 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
                      model::MakeSimclrModel(ModelOptionsFor(spec.model(), spec, train->channels(),
                                                             image_size, train->num_classes())));
     network->to(device);
-    if (bf16) UseChannelsLast(*network);
+    if (channels_last) model::UseChannelsLast(*network);
     return network;
   };
   ASSIGN_OR_RETURN(model::SimclrModel net, job_network());
@@ -141,7 +142,7 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
     ASSIGN_OR_RETURN(teacher, LoadWholeModel(task.teacher_checkpoint(), train->channels(),
                                              image_size, train->num_classes()));
     teacher->to(device);
-    if (bf16) UseChannelsLast(*teacher);
+    if (channels_last) model::UseChannelsLast(*teacher);
   }
 
   // The gang.
@@ -298,6 +299,7 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
   loop.steps_per_epoch = steps_per_epoch;
   loop.global_batch = global_batch;
   loop.checkpoint_every_steps = spec.train().checkpoint_every_steps();
+  loop.profile_step = spec.train().profile_step();
   loop.bf16 = bf16;
   loop.device = device;
   loop.artifact_dir = attempt_dir;
