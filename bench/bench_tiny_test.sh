@@ -23,6 +23,12 @@ assert set(e2e["runs"]) == {"service", "pytorch_global_bn", "pytorch_local_bn",
                             "pytorch_local_bn_channels_last"}, e2e
 assert all(run[0]["views_per_s"] > 0 for run in e2e["runs"].values()), e2e
 assert 0 <= e2e["runs"]["service"][0]["data_wait_fraction"] < 1, e2e
+# The service's traced step names its phases.
+assert e2e["runs"]["service"][0]["profiled_step"]["forward"] > 0, e2e
+# The loader made views; the gang ran at both world sizes.
+assert r["data"]["views_per_s_1_thread"] > 0 and r["data"]["trainer_views_per_s"] > 0, r["data"]
+assert all(r["gang"]["median_views_per_s"][k] > 0 for k in ("world_size_1", "world_size_2")), r
+assert r["gang"]["world_size_2_phase_shares"]["global_batch_norm"] > 0, r["gang"]
 assert r["machine"]["cores"] >= 1, r
 PY
 echo PASS
