@@ -1148,13 +1148,16 @@ absl::Status Coordinator::Schedule(Placement placement) {
     fits = fits || registry_.IdleCount(job.spec().device()) >= job.spec().world_size();
   }
   if (queued.empty()) return absl::OkStatus();
-  // NOTE [scheduling cost]: listing the idle workers walks the whole fleet,
-  // and every registration schedules; when no queued job fits in the idle
-  // workers of its kind nothing can start, so only the ticker goes on (to
-  // keep the waiting reasons' counts current).
+  // NOTE [scheduling cost] in scheduler.h. Every registration schedules too:
+  // when no queued job fits in the idle workers of its kind nothing can
+  // start, and the pass is left to the ticker (which keeps the waiting
+  // reasons' counts current).
   if (!fits && placement == Placement::kIfAnyFits) return absl::OkStatus();
-  SchedulingDecision decision =
-      PlaceGangs(queued, registry_.IdleWorkers(), registry_.LiveCountByDevice());
+  FleetView fleet;
+  fleet.idle_workers = [this](const std::string& device) { return registry_.IdleWorkers(device); };
+  fleet.idle_count_by_device = registry_.IdleCountByDevice();
+  fleet.live_count_by_device = registry_.LiveCountByDevice();
+  SchedulingDecision decision = PlaceGangs(queued, fleet);
 
   Change change(this);
   for (const GangPlacement& p : decision.placements) {

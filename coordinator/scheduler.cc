@@ -23,26 +23,26 @@ auto OrderKey(const v1::Job* job) {
 
 }  // namespace
 
-SchedulingDecision PlaceGangs(const std::vector<const v1::Job*>& queued,
-                              const std::vector<const v1::Worker*>& idle_workers,
-                              const std::map<std::string, int>& live_workers_by_device) {
+SchedulingDecision PlaceGangs(const std::vector<const v1::Job*>& queued, const FleetView& fleet) {
   std::vector<const v1::Job*> order = queued;
   std::sort(order.begin(), order.end(),
             [](const v1::Job* a, const v1::Job* b) { return OrderKey(a) < OrderKey(b); });
+  auto count = [](const std::map<std::string, int>& counts, const std::string& device) {
+    auto it = counts.find(device);
+    return it == counts.end() ? 0 : it->second;
+  };
 
-  // Device -> its idle workers. Pointers, not ids: this runs on every
-  // registration, and a fleet of 10,000 would otherwise copy 10,000 strings
-  // each time (bench/control_plane_load.cc).
+  // Device -> its idle workers not yet placed, listed the first time a job
+  // of that kind fits in their number (NOTE [scheduling cost]). Pointers,
+  // not ids: a fleet of 10,000 would otherwise copy 10,000 strings.
   std::map<std::string, std::vector<const v1::Worker*>> free;
-  for (const v1::Worker* w : idle_workers) free[w->device_kind()].push_back(w);
   std::set<std::string> blocked_devices;
 
   SchedulingDecision decision;
   for (const v1::Job* job : order) {
     const std::string& device = job->spec().device();
     const int want = job->spec().world_size();
-    auto live_it = live_workers_by_device.find(device);
-    const int live = live_it == live_workers_by_device.end() ? 0 : live_it->second;
+    const int live = count(fleet.live_count_by_device, device);
     if (want > live) {
       decision.waiting.push_back(
           {job->id(), absl::StrCat("waiting for ", want, " ", device, " workers; ", live,
@@ -54,8 +54,19 @@ SchedulingDecision PlaceGangs(const std::vector<const v1::Job*>& queued,
           {job->id(), absl::StrCat("waiting behind an earlier job for ", device, " workers")});
       continue;
     }
-    std::vector<const v1::Worker*>& idle = free[device];
-    if (idle.size() < static_cast<size_t>(want)) {
+    auto listed = free.find(device);
+    const int idle_count = listed == free.end() ? count(fleet.idle_count_by_device, device)
+                                                : static_cast<int>(listed->second.size());
+    if (idle_count < want) {
+      blocked_devices.insert(device);
+      decision.waiting.push_back(
+          {job->id(), absl::StrCat("waiting for ", want, " idle ", device, " workers; ",
+                                   idle_count, " idle")});
+      continue;
+    }
+    if (listed == free.end()) listed = free.emplace(device, fleet.idle_workers(device)).first;
+    std::vector<const v1::Worker*>& idle = listed->second;
+    if (idle.size() < static_cast<size_t>(want)) {  // the counts and the list disagree
       blocked_devices.insert(device);
       decision.waiting.push_back(
           {job->id(), absl::StrCat("waiting for ", want, " idle ", device, " workers; ",
@@ -78,6 +89,22 @@ SchedulingDecision PlaceGangs(const std::vector<const v1::Job*>& queued,
     decision.placements.push_back(std::move(placement));
   }
   return decision;
+}
+
+SchedulingDecision PlaceGangs(const std::vector<const v1::Job*>& queued,
+                              const std::vector<const v1::Worker*>& idle_workers,
+                              const std::map<std::string, int>& live_workers_by_device) {
+  FleetView fleet;
+  for (const v1::Worker* w : idle_workers) ++fleet.idle_count_by_device[w->device_kind()];
+  fleet.live_count_by_device = live_workers_by_device;
+  fleet.idle_workers = [&idle_workers](const std::string& device) {
+    std::vector<const v1::Worker*> of_device;
+    for (const v1::Worker* w : idle_workers) {
+      if (w->device_kind() == device) of_device.push_back(w);
+    }
+    return of_device;
+  };
+  return PlaceGangs(queued, fleet);
 }
 
 }  // namespace simclr::coordinator

@@ -48,6 +48,42 @@ TEST(SchedulerTest, PlacesAWholeGangWithRanksInWorkerOrder) {
   EXPECT_THAT(d.placements[0].worker_ids, ElementsAre("w-1", "w-2"));
 }
 
+// NOTE [scheduling cost]: a queue that cannot start never lists the fleet,
+// and a kind is listed once however many of its jobs start.
+TEST(SchedulerTest, ListsIdleWorkersOnlyOfKindsAJobCanStartOn) {
+  std::vector<v1::Job> jobs = {Queued("j-1", 2, 0, 10, "cuda"), Queued("j-2", 1, 0, 11),
+                               Queued("j-3", 1, 0, 12)};
+  std::vector<v1::Worker> workers = {Idle("w-1"), Idle("w-2"), Idle("g-1", "cuda")};
+  std::vector<std::string> asked;
+  FleetView fleet;
+  fleet.idle_workers = [&](const std::string& device) {
+    asked.push_back(device);
+    std::vector<const v1::Worker*> of_device;
+    for (const v1::Worker& w : workers) {
+      if (w.device_kind() == device) of_device.push_back(&w);
+    }
+    return of_device;
+  };
+  fleet.idle_count_by_device = {{"cpu", 2}, {"cuda", 1}};
+  fleet.live_count_by_device = {{"cpu", 2}, {"cuda", 4}};
+  SchedulingDecision d = PlaceGangs(Ptrs(jobs), fleet);
+  EXPECT_THAT(asked, ElementsAre("cpu"));
+  ASSERT_EQ(d.placements.size(), 2u);
+  EXPECT_THAT(d.placements[0].worker_ids, ElementsAre("w-1"));
+  EXPECT_THAT(d.placements[1].worker_ids, ElementsAre("w-2"));
+  ASSERT_EQ(d.waiting.size(), 1u);
+  EXPECT_THAT(d.waiting[0].reason, HasSubstr("2 idle cuda workers; 1 idle"));  // from the count
+
+  // Nothing fits: nobody is listed, and the reasons still count.
+  asked.clear();
+  fleet.idle_count_by_device = {{"cpu", 0}, {"cuda", 1}};
+  d = PlaceGangs(Ptrs(jobs), fleet);
+  EXPECT_TRUE(asked.empty());
+  EXPECT_TRUE(d.placements.empty());
+  ASSERT_EQ(d.waiting.size(), 3u);
+  EXPECT_THAT(d.waiting[1].reason, HasSubstr("1 idle cpu workers; 0 idle"));
+}
+
 TEST(SchedulerTest, NeverStartsAPartialGang) {
   std::vector<v1::Job> jobs = {Queued("j-1", 3, 0, 10)};
   std::vector<v1::Worker> workers = {Idle("w-1"), Idle("w-2")};

@@ -205,10 +205,13 @@ const v1::Worker* WorkerRegistry::RunningJob(const std::string& job_id) const {
   return nullptr;
 }
 
-std::vector<const v1::Worker*> WorkerRegistry::IdleWorkers() const {
+std::vector<const v1::Worker*> WorkerRegistry::IdleWorkers(const std::string& device) const {
   std::vector<const v1::Worker*> idle;
   for (const auto& [number, e] : entries_) {
-    if (e.worker.state() == v1::IDLE && !e.worker.draining()) idle.push_back(&e.worker);
+    if (e.worker.state() == v1::IDLE && !e.worker.draining() &&
+        e.worker.device_kind() == device) {
+      idle.push_back(&e.worker);
+    }
   }
   return idle;
 }
@@ -216,6 +219,14 @@ std::vector<const v1::Worker*> WorkerRegistry::IdleWorkers() const {
 int WorkerRegistry::IdleCount(const std::string& device) const {
   auto it = counts_.find(device);
   return it == counts_.end() ? 0 : it->second.idle;
+}
+
+std::map<std::string, int> WorkerRegistry::IdleCountByDevice() const {
+  std::map<std::string, int> idle;
+  for (const auto& [device, counts] : counts_) {
+    if (counts.idle > 0) idle[device] = counts.idle;
+  }
+  return idle;
 }
 
 std::map<std::string, int> WorkerRegistry::LiveCountByDevice() const {

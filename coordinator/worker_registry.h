@@ -71,7 +71,7 @@ class WorkerRegistry {
   // recovered gang still names.
   void SkipIdsThrough(int64_t number) { next_number_ = std::max(next_number_, number + 1); }
 
-  // Marks a live worker as shutting down: IdleWorkers() leaves it out from
+  // Marks a live worker as shutting down: IdleWorkers leaves it out from
   // then on. Unknown ids are ignored.
   void SetDraining(const std::string& id);
 
@@ -96,13 +96,14 @@ class WorkerRegistry {
   const v1::Worker* RunningJob(const std::string& job_id) const;
   const v1::Worker* Find(const std::string& id) const;
 
-  // Live idle workers that are not draining, in registration order. Walks
-  // the whole fleet.
-  std::vector<const v1::Worker*> IdleWorkers() const;
-  // How many of those IdleWorkers() lists are of `device`, and how many
-  // workers of it are live (idle or busy): kept as workers change, so
-  // asking costs nothing however large the fleet.
+  // Live idle workers of `device` that are not draining, in registration
+  // order. Walks the whole fleet.
+  std::vector<const v1::Worker*> IdleWorkers(const std::string& device) const;
+  // How many workers IdleWorkers lists for each device kind, and how many of
+  // each are live (idle or busy): kept as workers change, so asking costs
+  // nothing however large the fleet.
   int IdleCount(const std::string& device) const;
+  std::map<std::string, int> IdleCountByDevice() const;
   std::map<std::string, int> LiveCountByDevice() const;
   // Every worker still listed, in registration order.
   std::vector<v1::Worker> List() const;

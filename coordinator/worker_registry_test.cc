@@ -87,11 +87,11 @@ TEST_F(WorkerRegistryTest, AssignmentIsResentUntilAcknowledged) {
   ASSERT_TRUE(registry_.Undelivered(a).has_value());
   registry_.Acknowledge(a, "j-1.1");
   EXPECT_FALSE(registry_.Undelivered(a).has_value());
-  EXPECT_TRUE(registry_.IdleWorkers().empty());
+  EXPECT_TRUE(registry_.IdleWorkers("cpu").empty());
   EXPECT_FALSE(registry_.Release(a, "j-1.2"));
   EXPECT_TRUE(registry_.Release(a, "j-1.1"));
   EXPECT_EQ(registry_.Find(a)->state(), v1::IDLE);
-  EXPECT_EQ(registry_.IdleWorkers().size(), 1u);
+  EXPECT_EQ(registry_.IdleWorkers("cpu").size(), 1u);
 }
 
 // The counts the scheduler reads for free equal a recount of the fleet after
@@ -107,7 +107,10 @@ TEST_F(WorkerRegistryTest, CountsFollowEveryStateChange) {
     for (const char* device : {"cpu", "cuda"}) {
       EXPECT_EQ(registry_.IdleCount(device), idle[device]) << when << " " << device;
     }
-    EXPECT_EQ(static_cast<int>(registry_.IdleWorkers().size()), idle["cpu"] + idle["cuda"]) << when;
+    for (const char* device : {"cpu", "cuda"}) {
+      EXPECT_EQ(static_cast<int>(registry_.IdleWorkers(device).size()), idle[device]) << when;
+      EXPECT_EQ(registry_.IdleCountByDevice()[device], idle[device]) << when;
+    }
   };
   v1::RegisterWorkerRequest gpu = Request();
   gpu.set_device_kind("cuda");
