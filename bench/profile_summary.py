@@ -22,8 +22,13 @@ PHASES = ("forward", "backward", "gradient_sync", "optimizer", "global_batch_nor
           "global_batch_norm_backward", "c10d::allreduce", "c10d::allgather")
 
 
-def summarize(events):
-    """{span_us, phases: {name: [us, count]}, self: {name: [us, count]}}."""
+def summarize(trace):
+    """{span_us, phases: {name: [us, count]}, self: {name: [us, count]}} of a
+    trace: LibTorch's (a list of events) or torch.profiler's ({"traceEvents":
+    [...]}). Self time assumes the events of a thread nest, as synchronous
+    operators do; an asynchronous collective overlapping them is counted in
+    the phases but can skew its neighbours' self time."""
+    events = trace.get("traceEvents", []) if isinstance(trace, dict) else trace
     by_thread = collections.defaultdict(list)
     for e in events:
         if e.get("ph") == "X":

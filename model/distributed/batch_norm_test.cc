@@ -37,6 +37,7 @@ struct Case {
   std::vector<int64_t> split;  // rows per rank
   bool center;
   double tolerance;
+  bool channels_last = false;  // the ranks' inputs and gradients NHWC
 };
 
 struct Data {
@@ -103,15 +104,18 @@ std::vector<std::vector<StepResult>> RunTwoRanks(const Case& c,
         bn->set_process_group(&group);
         bn->train();
         const int64_t begin = rank == 0 ? 0 : c.split[0];
+        const auto layout =
+            c.channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
         for (int step = 0; step < kSteps; ++step) {
           bn->zero_grad();
           torch::Tensor x = data.inputs[step]
                                 .slice(0, begin, begin + c.split[rank])
-                                .clone()
+                                .clone(layout)
                                 .requires_grad_(true);
           torch::Tensor g =
-              data.upstream[step].slice(0, begin, begin + c.split[rank]);
+              data.upstream[step].slice(0, begin, begin + c.split[rank]).clone(layout);
           torch::Tensor y = bn->forward(x);
+          EXPECT_TRUE(y.is_contiguous(layout)) << "the layout is kept";
           (y * g).sum().backward();
           // The gradient of the whole-batch loss is the sum of the ranks'.
           results[rank].push_back(
@@ -177,6 +181,11 @@ TEST(GlobalBatchNormTest, TwoRanksOfFourMatchOneReplicaOfEightFloat64) {
 
 TEST(GlobalBatchNormTest, TwoRanksOfFourMatchOneReplicaOfEightFloat32) {
   ExpectMatchesOneReplica({torch::kFloat, {8, 3, 5, 5}, {4, 4}, true, 1e-5});
+}
+
+TEST(GlobalBatchNormTest, ChannelsLastMatchesOneReplica) {
+  ExpectMatchesOneReplica({torch::kDouble, {8, 3, 5, 5}, {3, 5}, true, 1e-10, true});
+  ExpectMatchesOneReplica({torch::kFloat, {8, 3, 5, 5}, {4, 4}, true, 1e-5, true});
 }
 
 TEST(GlobalBatchNormTest, FeatureInputWithUnevenSplitMatchesOneReplica) {

@@ -100,7 +100,6 @@ class SyncBatchNormFunction
 
     const auto shape = ChannelShape(input);
     const torch::Tensor mean = mean64.to(x.scalar_type());
-    const torch::Tensor var = var64.to(x.scalar_type());
     const torch::Tensor invstd = invstd64.to(x.scalar_type());
     torch::Tensor scale = weight.to(x.scalar_type()) * invstd;
     torch::Tensor shift = -mean * scale;
@@ -108,9 +107,8 @@ class SyncBatchNormFunction
     torch::Tensor output =
         torch::addcmul(shift.view(shape), x, scale.view(shape));
 
-    ctx->save_for_backward({input, weight, mean, var, invstd});
+    ctx->save_for_backward({input, weight, mean, invstd});
     ctx->saved_data["group"] = group_handle;
-    ctx->saved_data["eps"] = eps;
     ctx->saved_data["count"] = count;
     ctx->saved_data["has_bias"] = has_bias;
     return output.to(input.scalar_type());
@@ -122,12 +120,10 @@ class SyncBatchNormFunction
     const torch::Tensor& input = saved[0];
     const torch::Tensor& weight = saved[1];
     const torch::Tensor& mean = saved[2];
-    const torch::Tensor& var = saved[3];
-    const torch::Tensor& invstd = saved[4];
+    const torch::Tensor& invstd = saved[3];
     auto* group = reinterpret_cast<c10d::ProcessGroup*>(
         ctx->saved_data["group"].toInt());
     const double count = ctx->saved_data["count"].toDouble();
-    const double eps = ctx->saved_data["eps"].toDouble();
     const bool has_bias = ctx->saved_data["has_bias"].toBool();
 
     const int64_t channels = input.size(1);
@@ -137,15 +133,16 @@ class SyncBatchNormFunction
     const torch::Tensor w = weight.to(x.scalar_type());
 
     // G1 = sum dy and G2 = sum dy * xhat over this rank, in one pass: they
-    // are batch norm's beta and gamma gradients for fixed statistics, which
-    // LibTorch's inference-mode backward computes from the global mean and
-    // variance we pass as its running statistics.
+    // are batch norm's beta and gamma gradients, which LibTorch's backward
+    // computes from the statistics it is given as the saved ones (here the
+    // global mean and invstd; eps is then unused). Only those two are asked
+    // for (grad_input_mask {false, true, true}), on CPU and CUDA alike.
     torch::Tensor local_dy = torch::zeros({channels}, x.options());
     torch::Tensor local_dy_xhat = torch::zeros({channels}, x.options());
     if (x.numel() > 0) {
       std::tie(std::ignore, local_dy_xhat, local_dy) = at::native_batch_norm_backward(
-          dy, x, w, mean, var, /*save_mean=*/c10::nullopt, /*save_invstd=*/c10::nullopt,
-          /*train=*/false, eps, {false, true, true});
+          dy, x, w, /*running_mean=*/c10::nullopt, /*running_var=*/c10::nullopt, mean, invstd,
+          /*train=*/true, /*eps=*/0.0, {false, true, true});
     }
 
     // [G1 | G2] summed over ranks, in float64.

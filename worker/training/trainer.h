@@ -33,7 +33,7 @@ struct TrainLoopOptions {
   int64_t steps_per_epoch = 1;
   int64_t global_batch = 0;  // examples per step over all ranks
   int64_t checkpoint_every_steps = 0;  // 0: only the final checkpoint
-  int64_t profile_step = 0;  // 0: none; else trace this step (1-based), see ProfilePath
+  int64_t profile_step = 0;  // 0: none; else trace this step (1-based): ProfileFileName
   bool bf16 = false;        // autocast the forward pass to bfloat16
   torch::Device device = torch::kCPU;
   std::string artifact_dir;  // rank 0 writes ckpt-<step>.simclr here
