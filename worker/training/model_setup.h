@@ -88,9 +88,10 @@ std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model
                                                    int head_layers_used, Frozen frozen,
                                                    bool adapt_classifier);
 
-// Whether the job's networks are stored channels_last (NOTE [channels last]
-// in model/nn/simclr_model.h): on CPU whenever LibTorch has oneDNN, fp32 and
-// bf16 alike; on CUDA for bf16, whose tensor-core kernels want NHWC.
+// Whether a job's networks are stored channels_last unless its
+// train.channels_last says (NOTE [channels last] in model/nn/simclr_model.h):
+// on CPU whenever LibTorch has oneDNN, fp32 and bf16 alike; on CUDA for bf16,
+// whose tensor-core kernels want NHWC.
 bool PrefersChannelsLast(const torch::Device& device, bool bf16);
 
 // Copies the encoder and projection head of the checkpoint at `path` into

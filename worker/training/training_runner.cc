@@ -116,7 +116,9 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
       std::max<int64_t>(1, static_cast<int64_t>(std::ceil(spec.train().epochs() * steps_per_epoch)));
   if (spec.train().max_steps() > 0) total_steps = std::min(total_steps, spec.train().max_steps());
 
-  const bool channels_last = PrefersChannelsLast(device, bf16);
+  const bool channels_last = spec.train().has_channels_last()
+                                 ? spec.train().channels_last()
+                                 : PrefersChannelsLast(device, bf16);
   // Network, and where it starts from. (A memory of negatives needs a second
   // one of the same architecture: its key network.)
   auto job_network = [&]() -> absl::StatusOr<model::SimclrModel> {
