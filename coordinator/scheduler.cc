@@ -55,6 +55,9 @@ SchedulingDecision PlaceGangs(const std::vector<const v1::Job*>& queued, const F
       continue;
     }
     auto listed = free.find(device);
+    if (listed == free.end() && count(fleet.idle_count_by_device, device) >= want) {
+      listed = free.emplace(device, fleet.idle_workers(device)).first;
+    }
     const int idle_count = listed == free.end() ? count(fleet.idle_count_by_device, device)
                                                 : static_cast<int>(listed->second.size());
     if (idle_count < want) {
@@ -64,15 +67,7 @@ SchedulingDecision PlaceGangs(const std::vector<const v1::Job*>& queued, const F
                                    idle_count, " idle")});
       continue;
     }
-    if (listed == free.end()) listed = free.emplace(device, fleet.idle_workers(device)).first;
     std::vector<const v1::Worker*>& idle = listed->second;
-    if (idle.size() < static_cast<size_t>(want)) {  // the counts and the list disagree
-      blocked_devices.insert(device);
-      decision.waiting.push_back(
-          {job->id(), absl::StrCat("waiting for ", want, " idle ", device, " workers; ",
-                                   idle.size(), " idle")});
-      continue;
-    }
     // Unhealthy workers go last, and before them the workers an earlier
     // attempt of this job failed on.
     const std::set<std::string> avoided(job->avoided_workers().begin(),
