@@ -102,9 +102,29 @@ class DemoPipelineTest(unittest.TestCase):
         for job in submitted_jobs("quick", 12):
             self.assertEqual(int(job["spec"]["train"]["seed"]), 12, job["spec"]["name"])
 
+    def test_ablation_knobs_reach_pretraining_only(self):
+        script = runfile("scripts/demo_lib/pipeline.py")
+        text = subprocess.run([sys.executable, script, "quick", "7", "--temperature", "0.5",
+                               "--blur", "off"], capture_output=True, text=True, check=True).stdout
+        with Cluster(workers=0) as c:
+            c.submit(text)
+            jobs = {j["spec"]["name"]: j["spec"] for j in c.get("jobs")}
+        self.assertAlmostEqual(jobs["demo-pretrain"]["train"]["temperature"], 0.5)
+        self.assertFalse(jobs["demo-pretrain"]["train"]["blur"])
+        # The recorded recipe otherwise: blur on, temperature 0.2.
+        default = {j["spec"]["name"]: j["spec"] for j in self.jobs["quick"]}["demo-pretrain"]
+        self.assertTrue(default["train"]["blur"])
+        self.assertAlmostEqual(default["train"]["temperature"], 0.2)
+        for name, spec in jobs.items():
+            expected = {j["spec"]["name"]: j["spec"] for j in self.jobs["quick"]}[name]
+            if name != "demo-pretrain":
+                self.assertEqual(spec, expected, name)
+
     def test_bad_mode_or_seed_exits_with_the_reason(self):
         script = runfile("scripts/demo_lib/pipeline.py")
-        for args, message in ((["fast"], "mode: got 'fast'"), (["quick", "-1"], "seed: got '-1'")):
+        for args, message in ((["fast"], "mode: got 'fast'"), (["quick", "-1"], "seed: got '-1'"),
+                              (["quick", "--temperature", "0"], "--temperature: got '0'"),
+                              (["quick", "--blur", "yes"], "--blur: got 'yes'")):
             result = subprocess.run([sys.executable, script] + args, capture_output=True, text=True)
             self.assertNotEqual(result.returncode, 0, args)
             self.assertIn(message, result.stderr, args)
@@ -126,6 +146,10 @@ class DemoPipelineTest(unittest.TestCase):
                 self.assertEqual(supervised["spec"]["model"], pretrain["spec"]["model"])
                 self.assertEqual(supervised["spec"]["data"]["label_fraction"], pct / 100.0)
                 self.assertEqual(supervised["spec"]["optimizer"]["name"], "sgd")
+                # Fine-tuned the tuned way: the gain is pretraining's alone.
+                self.assertEqual(finetune["spec"]["optimizer"], supervised["spec"]["optimizer"])
+                self.assertEqual(finetune["spec"]["train"]["epochs"],
+                                 supervised["spec"]["train"]["epochs"])
         # The same budget in epochs at every width.
         self.assertEqual(len(pretrain_epochs), 1)
 
