@@ -24,7 +24,6 @@
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/cuda.h>
 #include <torch/serialize.h>
@@ -39,6 +38,7 @@
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "model/loss/nt_xent.h"
+#include "model/nn/autocast_scope.h"
 #include "model/nn/options.h"
 #include "model/nn/simclr_model.h"
 #include "model/optim/lars.h"
@@ -78,42 +78,6 @@ struct BenchOptions {
   torch::Device device = torch::kCPU;
   int warmup = 3;
   int steps = 10;
-};
-
-// Enables autocast to bfloat16 on `device` for its lifetime and clears the
-// cache of cast weights on exit, so the next step casts the updated weights.
-class AutocastScope {
- public:
-  AutocastScope(torch::DeviceType device, bool enabled)
-      : device_(device), enabled_(enabled) {
-    if (enabled_) Set(true);
-  }
-  ~AutocastScope() {
-    if (!enabled_) return;
-    Set(false);
-    at::autocast::clear_cache();
-  }
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  void Set(bool on) {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(device_, on);
-    if (on) at::autocast::set_autocast_dtype(device_, at::kBFloat16);
-#else
-    if (device_ == torch::kCUDA) {
-      at::autocast::set_enabled(on);
-      if (on) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    } else {
-      at::autocast::set_cpu_enabled(on);
-      if (on) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    }
-#endif
-  }
-
-  torch::DeviceType device_;
-  bool enabled_;
 };
 
 absl::StatusOr<BenchOptions> OptionsFromFlags() {
@@ -211,7 +175,7 @@ absl::StatusOr<Result> Run(const BenchOptions& options) {
     lars->ZeroGrad();
     torch::Tensor loss;
     {
-      AutocastScope autocast(options.device.type(), options.bf16);
+      model::AutocastScope autocast(options.bf16, options.device);
       torch::Tensor z = net->Embedding(views);
       std::vector<torch::Tensor> halves = z.chunk(2, 0);
       ASSIGN_OR_RETURN(model::NtXentOutput out,

@@ -7,7 +7,7 @@
 #include "common/status_macros.h"
 #include "model/augment/simclr_augment.h"
 #include "model/distributed/collectives.h"
-#include "worker/training/autocast_scope.h"
+#include "model/nn/autocast_scope.h"
 
 namespace simclr::worker {
 
@@ -34,7 +34,7 @@ absl::StatusOr<Accuracy> Evaluate(model::SimclrModelImpl& model, const model::Da
       torch::Tensor y = torch::tensor(labels, torch::kInt64).to(options.device);
       torch::Tensor logits;
       {
-        AutocastScope autocast(options.bf16, options.device);
+        model::AutocastScope autocast(options.bf16, options.device);
         logits = model.Logits(x).to(torch::kFloat32);
       }
       torch::Tensor top = std::get<1>(logits.topk(k, 1));

@@ -18,7 +18,7 @@
 #include "model/checkpoint/checkpoint_files.h"
 #include "model/checkpoint/export.h"
 #include "model/distributed/collectives.h"
-#include "worker/training/autocast_scope.h"
+#include "model/nn/autocast_scope.h"
 #include "worker/training/model_setup.h"
 
 namespace simclr::worker {
@@ -109,7 +109,7 @@ absl::StatusOr<std::string> RunTrainLoop(const TrainLoopOptions& options,
     try {
       parts.optimizer->ZeroGrad();
       {
-        AutocastScope autocast(options.bf16, options.device);
+        model::AutocastScope autocast(options.bf16, options.device);
         RECORD_USER_SCOPE("forward");
         ASSIGN_OR_RETURN(out, parts.objective->Forward(inputs, labels));
       }
