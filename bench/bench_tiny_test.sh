@@ -14,6 +14,11 @@ assert plane["rpcs"]["Heartbeat"]["count"] > 0 and plane["rpcs"]["Heartbeat"]["e
 for method in ("RegisterWorker", "SubmitJobs"):
     assert plane["rpcs"][method]["count"] > 0, (method, plane)
 assert plane["scrape_bytes"] > 0 and plane["coordinator_resident_bytes"] > 0, plane
+# The baselines ran: empty health checks answered, the disk synced.
+health = plane["health_check_baseline"]["rpcs"]["HealthCheck"]
+assert health["count"] > 0 and health["errors"] == 0, plane
+assert "Heartbeat" not in plane["health_check_baseline"]["rpcs"], plane
+assert 0 < plane["disk_fdatasync"]["p50_ms"] <= plane["disk_fdatasync"]["p99_ms"], plane
 assert r["step"], r
 # Both sides of the step race took the same step (the same first loss).
 assert all(c["same_step"] for c in r["step"]), r["step"]

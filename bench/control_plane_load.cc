@@ -15,6 +15,11 @@
 // are not, so they stay QUEUED: the scheduler sees a growing queue, and no
 // simulated worker is handed a task it would never run.
 //
+// --worker_call=health_check is the baseline: the same callers at the same
+// rate send gRPC's empty health check (grpc.health.v1.Health/Check, served by
+// the same server) instead of registering and heartbeating, so that what a
+// heartbeat costs the coordinator beyond any gRPC call can be read off.
+//
 //   control_plane_load --coordinator=127.0.0.1:50051 --workers=10000 --seconds=30
 #include <algorithm>
 #include <atomic>
@@ -27,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/flags/flag.h"
@@ -47,6 +53,9 @@ ABSL_FLAG(absl::Duration, heartbeat_interval, absl::Seconds(2),
           "each worker's heartbeat interval (the coordinator's --heartbeat_interval)");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(30), "how long to measure, after registering");
 ABSL_FLAG(double, client_rps, 20, "client calls per second, cycling submit, get, list, watch");
+ABSL_FLAG(std::string, worker_call, "heartbeat",
+          "what each simulated worker sends every interval: heartbeat (after registering), or "
+          "health_check (the baseline: an empty gRPC call, no registration)");
 
 namespace simclr::bench {
 namespace {
@@ -130,12 +139,35 @@ bool Register(v1::WorkerService::Stub& stub, int index, SimulatedWorker& worker,
   return true;
 }
 
+// One empty health check (the baseline's call), blocking.
+grpc::Status HealthCheck(grpc::GenericStub& stub, grpc::CompletionQueue& cq) {
+  grpc::ClientContext rpc;
+  rpc.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  // HealthCheckRequest{service: ""} encodes as no bytes: one empty slice.
+  grpc::Slice no_bytes;
+  const grpc::ByteBuffer request(&no_bytes, 1);
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  auto call = stub.PrepareUnaryCall(&rpc, "/grpc.health.v1.Health/Check", request, &cq);
+  call->StartCall();
+  call->Finish(&response, &status, &status);
+  void* tag = nullptr;
+  bool ok = false;
+  if (!cq.Next(&tag, &ok) || tag != &status || !ok) return grpc::Status(grpc::INTERNAL, "cq");
+  return status;
+}
+
 // Registers its share of workers, then heartbeats each on its schedule until
-// `end`. Heartbeats are spread over the interval so that load is even.
+// `end` (or, with `health_check`, sends the baseline's call on the same
+// schedule without registering). Calls are spread over the interval so that
+// load is even.
 void RunWorkers(const std::string& address, int thread, int threads, int total,
-                absl::Duration interval, Clock::time_point end, Latencies& latencies,
-                WorkerCounts& counts) {
-  auto stub = v1::WorkerService::NewStub(Connect(address));
+                absl::Duration interval, bool health_check, Clock::time_point end,
+                Latencies& latencies, WorkerCounts& counts) {
+  const std::shared_ptr<grpc::Channel> channel = Connect(address);
+  auto stub = v1::WorkerService::NewStub(channel);
+  grpc::GenericStub generic(channel);
+  grpc::CompletionQueue cq;
   const auto period = absl::ToChronoNanoseconds(interval);
   std::vector<SimulatedWorker> workers;
   std::vector<int> indices;
@@ -143,7 +175,7 @@ void RunWorkers(const std::string& address, int thread, int threads, int total,
   const Clock::time_point first = Clock::now() + period;
   for (size_t k = 0; k < indices.size(); ++k) {
     SimulatedWorker worker;
-    if (!Register(*stub, indices[k], worker, latencies)) continue;
+    if (!health_check && !Register(*stub, indices[k], worker, latencies)) continue;
     worker.next_beat = first + period * k / std::max<size_t>(1, indices.size());
     workers.push_back(std::move(worker));
   }
@@ -154,20 +186,30 @@ void RunWorkers(const std::string& address, int thread, int threads, int total,
     if (worker.next_beat > end) break;
     std::this_thread::sleep_until(worker.next_beat);
     if (Clock::now() - worker.next_beat > period / 2) ++counts.late;
+    worker.next_beat += period;
+    const Clock::time_point start = Clock::now();
+    if (health_check) {
+      const grpc::Status status = HealthCheck(generic, cq);
+      latencies.Add("HealthCheck", MillisSince(start), status.ok());
+      continue;
+    }
     v1::HeartbeatRequest request;
     request.set_worker_id(worker.id);
     request.set_coordinator_incarnation(worker.incarnation);
     v1::HeartbeatResponse response;
     grpc::ClientContext rpc;
     rpc.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    const Clock::time_point start = Clock::now();
     const grpc::Status status = stub->Heartbeat(&rpc, request, &response);
     latencies.Add("Heartbeat", MillisSince(start), status.ok());
-    worker.next_beat += period;
     if (status.ok() && response.reregister()) {
       ++counts.reregistered;
       Register(*stub, 0, worker, latencies);
     }
+  }
+  cq.Shutdown();
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq.Next(&tag, &ok)) {
   }
 }
 
@@ -240,6 +282,12 @@ int Main() {
   const int threads = std::max(1, std::min(absl::GetFlag(FLAGS_threads), total));
   const absl::Duration interval = absl::GetFlag(FLAGS_heartbeat_interval);
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);
+  const std::string worker_call = absl::GetFlag(FLAGS_worker_call);
+  if (worker_call != "heartbeat" && worker_call != "health_check") {
+    std::fprintf(stderr, "control_plane_load: --worker_call: got \"%s\", expected heartbeat or "
+                 "health_check\n", worker_call.c_str());
+    return 2;
+  }
   Latencies latencies;
   WorkerCounts counts;
   // Registration takes its own time: the measured window starts after it
@@ -248,8 +296,8 @@ int Main() {
       Clock::now() + absl::ToChronoNanoseconds(2 * interval + duration);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
-    pool.emplace_back(RunWorkers, address, t, threads, total, interval, end, std::ref(latencies),
-                      std::ref(counts));
+    pool.emplace_back(RunWorkers, address, t, threads, total, interval,
+                      worker_call == "health_check", end, std::ref(latencies), std::ref(counts));
   }
   pool.emplace_back(RunClient, address, absl::GetFlag(FLAGS_client_rps), end,
                     std::ref(latencies));
