@@ -146,8 +146,9 @@ def pipeline(mode, seed=7, memory=0, validation=0, memory_momentum=None,
 # network. --full's recipe at three widths with the same budget in epochs:
 # pretraining as PRETRAIN_OPTIMIZER / PRETRAIN_TRAIN_OPTIONS, fine-tuning with
 # the tuned supervised baseline's optimiser and epochs, which is the opponent
-# at each width (so each gain is pretraining's alone). About 85 minutes on 2
-# cores: pretraining at ~1,600 views/s for w0.125, ~850 for w0.25.
+# at each width (so each gain is pretraining's alone). About 1 h 45 min on 2
+# cores: pretraining 15 epochs takes ~20 minutes at widths 1/16 and 1/8
+# (~1,600 views/s) and ~42 at 1/4 (~710 views/s); docs/results.md.
 SWEEP_WIDTHS = (0.0625, 0.125, 0.25)
 SWEEP_PRETRAIN_EPOCHS = 15
 
