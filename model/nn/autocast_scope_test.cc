@@ -33,5 +33,16 @@ TEST(AutocastScopeTest, NestedDisabledScopeLeavesTheOuterOneOn) {
   EXPECT_EQ(MatmulType(), torch::kBFloat16);
 }
 
+// Leaving an inner enabled scope restores the outer one's state; only the
+// outermost exit turns autocast off.
+TEST(AutocastScopeTest, NestedEnabledScopeLeavesTheOuterOneOn) {
+  {
+    AutocastScope outer(/*enabled=*/true, torch::kCPU);
+    { AutocastScope inner(/*enabled=*/true, torch::kCPU); }
+    EXPECT_EQ(MatmulType(), torch::kBFloat16);
+  }
+  EXPECT_EQ(MatmulType(), torch::kFloat);
+}
+
 }  // namespace
 }  // namespace simclr::model
