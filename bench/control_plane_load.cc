@@ -5,6 +5,7 @@
 // a slow client's. Prints one JSON object:
 //
 //   {"workers": 10000, "seconds": 30, "heartbeat_interval_s": 2,
+//    "registration_s": 3.1,        // until every worker had registered
 //    "reregistered": 0,            // heartbeats told "reregister": falsely lost
 //    "late_heartbeats": 0,         // heartbeats sent over half an interval late
 //    "rpcs": {"Heartbeat": {"count": .., "errors": .., "p50_ms": .., "p99_ms": .., "max_ms": ..},
@@ -19,6 +20,10 @@
 // rate send gRPC's empty health check (grpc.health.v1.Health/Check, served by
 // the same server) instead of registering and heartbeating, so that what a
 // heartbeat costs the coordinator beyond any gRPC call can be read off.
+//
+// When every simulated worker has registered it writes "control_plane_load:
+// registered" to stderr, so that a caller can measure the coordinator's steady
+// state from then on.
 //
 //   control_plane_load --coordinator=127.0.0.1:50051 --workers=10000 --seconds=30
 #include <algorithm>
@@ -40,6 +45,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/version.h"
@@ -61,6 +67,12 @@ namespace simclr::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// What each simulated worker sends every interval (--worker_call).
+enum class WorkerCall {
+  kHeartbeat,    // RegisterWorker once, then Heartbeat
+  kHealthCheck,  // the baseline: grpc.health.v1.Health/Check, no registration
+};
 
 // Durations of one RPC method, in milliseconds. Thread-safe.
 class Latencies {
@@ -157,13 +169,14 @@ grpc::Status HealthCheck(grpc::GenericStub& stub, grpc::CompletionQueue& cq) {
   return status;
 }
 
-// Registers its share of workers, then heartbeats each on its schedule until
-// `end` (or, with `health_check`, sends the baseline's call on the same
-// schedule without registering). Calls are spread over the interval so that
-// load is even.
+// Registers its share of workers and counts `registering` down, then
+// heartbeats each on its schedule until `end` (or, for kHealthCheck, sends the
+// baseline's call on the same schedule without registering). Calls are spread
+// over the interval so that load is even.
 void RunWorkers(const std::string& address, int thread, int threads, int total,
-                absl::Duration interval, bool health_check, Clock::time_point end,
-                Latencies& latencies, WorkerCounts& counts) {
+                absl::Duration interval, WorkerCall call, Clock::time_point end,
+                absl::BlockingCounter& registering, Latencies& latencies, WorkerCounts& counts) {
+  const bool health_check = call == WorkerCall::kHealthCheck;
   const std::shared_ptr<grpc::Channel> channel = Connect(address);
   auto stub = v1::WorkerService::NewStub(channel);
   grpc::GenericStub generic(channel);
@@ -179,6 +192,7 @@ void RunWorkers(const std::string& address, int thread, int threads, int total,
     worker.next_beat = first + period * k / std::max<size_t>(1, indices.size());
     workers.push_back(std::move(worker));
   }
+  registering.DecrementCount();
   size_t next = 0;
   while (!workers.empty()) {
     SimulatedWorker& worker = workers[next];
@@ -283,7 +297,12 @@ int Main() {
   const absl::Duration interval = absl::GetFlag(FLAGS_heartbeat_interval);
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);
   const std::string worker_call = absl::GetFlag(FLAGS_worker_call);
-  if (worker_call != "heartbeat" && worker_call != "health_check") {
+  WorkerCall call;
+  if (worker_call == "heartbeat") {
+    call = WorkerCall::kHeartbeat;
+  } else if (worker_call == "health_check") {
+    call = WorkerCall::kHealthCheck;
+  } else {
     std::fprintf(stderr, "control_plane_load: --worker_call: got \"%s\", expected heartbeat or "
                  "health_check\n", worker_call.c_str());
     return 2;
@@ -294,18 +313,25 @@ int Main() {
   // (two intervals in), so that every worker heartbeats in all of it.
   const Clock::time_point end =
       Clock::now() + absl::ToChronoNanoseconds(2 * interval + duration);
+  const Clock::time_point start = Clock::now();
+  absl::BlockingCounter registering(threads);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
-    pool.emplace_back(RunWorkers, address, t, threads, total, interval,
-                      worker_call == "health_check", end, std::ref(latencies), std::ref(counts));
+    pool.emplace_back(RunWorkers, address, t, threads, total, interval, call, end,
+                      std::ref(registering), std::ref(latencies), std::ref(counts));
   }
   pool.emplace_back(RunClient, address, absl::GetFlag(FLAGS_client_rps), end,
                     std::ref(latencies));
+  registering.Wait();
+  const double registration_s = std::chrono::duration<double>(Clock::now() - start).count();
+  std::fprintf(stderr, "control_plane_load: registered\n");
+  std::fflush(stderr);
   for (std::thread& t : pool) t.join();
   std::printf(
       "{\"workers\": %d, \"seconds\": %.1f, \"heartbeat_interval_s\": %.3f, "
-      "\"reregistered\": %lld, \"late_heartbeats\": %lld, \"rpcs\": %s}\n",
-      total, absl::ToDoubleSeconds(duration), absl::ToDoubleSeconds(interval),
+      "\"registration_s\": %.3f, \"reregistered\": %lld, \"late_heartbeats\": %lld, "
+      "\"rpcs\": %s}\n",
+      total, absl::ToDoubleSeconds(duration), absl::ToDoubleSeconds(interval), registration_s,
       static_cast<long long>(counts.reregistered.load()),
       static_cast<long long>(counts.late.load()), latencies.Json().c_str());
   return 0;
