@@ -63,10 +63,12 @@ class DemoPipelineTest(unittest.TestCase):
                 expected_parent = by_name[parent]["id"] if parent else ""
                 self.assertEqual(by_name[name].get("parent_id", ""), expected_parent, name)
             self.assertEqual(by_name["demo-pretrain"]["spec"]["world_size"], 2, mode)
-            # The student is smaller than its teacher, the baselines are the teacher's network.
+            # The teacher has the mode's width (--full the sweep's widest),
+            # the student half of it; the baselines are the teacher's network.
             teacher = by_name["demo-pretrain"]["spec"]["model"]
-            self.assertLess(by_name["demo-distill"]["spec"]["model"]["width_multiplier"],
-                            teacher["width_multiplier"])
+            self.assertAlmostEqual(teacher["width_multiplier"], pipeline.MODES[mode]["width"])
+            self.assertAlmostEqual(by_name["demo-distill"]["spec"]["model"]["width_multiplier"],
+                                   teacher["width_multiplier"] / 2)
             for pct in (1, 10, 100):
                 self.assertEqual(by_name["demo-supervised-%dpct" % pct]["spec"]["model"], teacher)
             # The budget-matched baselines get the short LARS fine-tuning
@@ -93,6 +95,7 @@ class DemoPipelineTest(unittest.TestCase):
             return {j["spec"]["name"]: j for j in self.jobs[mode]}[name]["spec"]["train"]["epochs"]
 
         self.assertLess(epochs("default", "demo-pretrain"), epochs("full", "demo-pretrain"))
+        self.assertEqual(pipeline.MODES["full"]["width"], max(pipeline.SWEEP_WIDTHS))
         for mode, jobs in self.jobs.items():
             for job in jobs:
                 sliced = int(job["spec"]["data"].get("max_train_examples", 0)) > 0
@@ -104,26 +107,34 @@ class DemoPipelineTest(unittest.TestCase):
 
     def test_ablation_knobs_reach_pretraining_only(self):
         script = runfile("scripts/demo_lib/pipeline.py")
-        text = subprocess.run([sys.executable, script, "quick", "7", "--temperature", "0.5",
-                               "--blur", "off"], capture_output=True, text=True, check=True).stdout
-        with Cluster(workers=0) as c:
-            c.submit(text)
-            jobs = {j["spec"]["name"]: j["spec"] for j in c.get("jobs")}
-        self.assertAlmostEqual(jobs["demo-pretrain"]["train"]["temperature"], 0.5)
-        self.assertFalse(jobs["demo-pretrain"]["train"]["blur"])
-        # The recorded recipe otherwise: blur on, temperature 0.2.
-        default = {j["spec"]["name"]: j["spec"] for j in self.jobs["quick"]}["demo-pretrain"]
-        self.assertTrue(default["train"]["blur"])
-        self.assertAlmostEqual(default["train"]["temperature"], 0.2)
-        for name, spec in jobs.items():
-            expected = {j["spec"]["name"]: j["spec"] for j in self.jobs["quick"]}[name]
-            if name != "demo-pretrain":
-                self.assertEqual(spec, expected, name)
+        knobs = ["--temperature", "0.5", "--blur", "off", "--memory", "1024"]
+        recorded = {j["spec"]["name"]: j["spec"] for j in self.jobs["quick"]}
+        # The recorded recipe: blur on, temperature 0.2, no memory.
+        self.assertTrue(recorded["demo-pretrain"]["train"]["blur"])
+        self.assertAlmostEqual(recorded["demo-pretrain"]["train"]["temperature"], 0.2)
+        self.assertEqual(int(recorded["demo-pretrain"]["train"].get("memory_size", 0)), 0)
+        for mode in ("quick", "sweep"):
+            text = subprocess.run([sys.executable, script, mode, "7"] + knobs,
+                                  capture_output=True, text=True, check=True).stdout
+            with Cluster(workers=0) as c:
+                c.submit(text)
+                jobs = {j["spec"]["name"]: j["spec"] for j in c.get("jobs")}
+            pretraining = [name for name, spec in jobs.items() if spec["kind"] == "pretrain"]
+            self.assertEqual(len(pretraining), 1 if mode == "quick" else 3, mode)
+            for name in pretraining:
+                self.assertAlmostEqual(jobs[name]["train"]["temperature"], 0.5, name)
+                self.assertFalse(jobs[name]["train"]["blur"], name)
+                self.assertEqual(int(jobs[name]["train"]["memory_size"]), 1024, name)
+            if mode == "quick":
+                for name, spec in jobs.items():
+                    if name != "demo-pretrain":
+                        self.assertEqual(spec, recorded[name], name)
 
-    def test_bad_mode_or_seed_exits_with_the_reason(self):
+    def test_bad_option_exits_naming_it(self):
         script = runfile("scripts/demo_lib/pipeline.py")
         for args, message in ((["fast"], "mode: got 'fast'"), (["quick", "-1"], "seed: got '-1'"),
                               (["quick", "--temperature", "0"], "--temperature: got '0'"),
+                              (["quick", "--temperature", "inf"], "--temperature: got 'inf'"),
                               (["quick", "--blur", "yes"], "--blur: got 'yes'")):
             result = subprocess.run([sys.executable, script] + args, capture_output=True, text=True)
             self.assertNotEqual(result.returncode, 0, args)

@@ -6,18 +6,21 @@ Usage: pipeline.py quick|default|full|sweep [SEED] [--memory N [--memory-momentu
 
 SEED (default 7) seeds every job: weight initialisation, the labelled
 subsets, data order and augmentations. Runs with the same mode and seed give
-the same numbers; other seeds measure the spread. For ablations: --memory N
-gives pretraining a memory of N negatives (train.memory_size; its key network's
-momentum M, default the paper's 0.999); --temperature T and --blur on|off
-set pretraining's NT-Xent temperature (default 0.2) and Gaussian blur (default
-on, as the recorded runs); --validation N
-holds out N training images from every job and measures every job on them
+the same numbers; other seeds measure the spread. The ablations' knobs change
+pretraining only, in every mode: --memory N gives it a memory of N negatives
+(train.memory_size; its key network's momentum M, default the paper's 0.999);
+--temperature T and --blur on|off set its NT-Xent temperature (default 0.2)
+and Gaussian blur (default on, as the recorded runs). --validation N holds out
+N training images from every job and measures every job on them
 (data.validation_examples, evaluate_on: validation) instead of the test split.
 """
 import argparse
+import collections
+import math
 import sys
 
-# Per mode: pretraining epochs, fine-tuning epochs (1% / 10%), supervised
+# Per mode: the teacher's width (ResNet-18's width multiplier; the student has
+# half of it), pretraining epochs, fine-tuning epochs (1% / 10%), supervised
 # epochs on 100%, distillation epochs, and data slices for a fast first look.
 # tuned_finetune: fine-tune with the tuned supervised baseline's optimiser and
 # budget (TUNED_SUPERVISED, TUNED_EPOCHS; chosen on the validation split,
@@ -25,20 +28,39 @@ import sys
 # baselines keep with ft1_epochs / ft10_epochs.
 MODES = {
     # First contact and CI: a few hundred steps in all, on slices.
-    "quick": dict(pre_epochs=2, ft1_epochs=20, ft10_epochs=4, sup100_epochs=1,
+    "quick": dict(width=0.125, pre_epochs=2, ft1_epochs=20, ft10_epochs=4, sup100_epochs=1,
                   kd_epochs=1, lin_epochs=1, train_slice=8192, test_slice=2000),
     # The README's main command: at most 20 minutes on 2 cores.
-    "default": dict(pre_epochs=2, ft1_epochs=30, ft10_epochs=6, sup100_epochs=1,
+    "default": dict(width=0.125, pre_epochs=2, ft1_epochs=30, ft10_epochs=6, sup100_epochs=1,
                     kd_epochs=1, lin_epochs=1, train_slice=0, test_slice=0),
-    # Closer to what the recipe can reach (about an hour on 2 cores).
-    "full": dict(pre_epochs=40, ft1_epochs=60, ft10_epochs=15, sup100_epochs=5,
-                 kd_epochs=4, lin_epochs=3, train_slice=0, test_slice=0, tuned_finetune=True),
+    # Closer to what the recipe can reach, within 2 hours on 2 cores (95 min
+    # measured, docs/results.md): the widest network of the sweep (it gained
+    # most from pretraining, below), pretraining as long as the budget allows
+    # (~2.8 min per epoch at width 1/4), and a student of half its width
+    # distilled for 8 epochs (it kept 97.7% of its teacher; 4 epochs into a
+    # quarter-width student had kept 94%).
+    "full": dict(width=0.25, pre_epochs=25, ft1_epochs=60, ft10_epochs=15, sup100_epochs=5,
+                 kd_epochs=8, lin_epochs=3, train_slice=0, test_slice=0, tuned_finetune=True),
 }
+
+
+# Teachers have the paper's 3-layer projection head (fine-tuned from its first
+# layer), students a 1-layer one.
+TEACHER_HEAD_LAYERS = 3
+STUDENT_HEAD_LAYERS = 1
+
+
+def model_spec(width, proj_head_layers):
+    """ResNet-18 with the small-image stem at `width`, and its projection head."""
+    return "{depth: 18, width_multiplier: %g, proj_head_layers: %d, proj_dim: 64}" % (
+        width, proj_head_layers)
+
 
 # Measured on 2 cores (2 workers, 1 thread each): ResNet-18 w0.125 pretrains
 # at ~1,600 views/s in fp32 (docs/performance.md; ~75 s per epoch of 60,000
-# images). The default run uses the narrow net in fp32.
-TEACHER = "{depth: 18, width_multiplier: 0.125, proj_head_layers: 3, proj_dim: 64}"
+# images), w0.25 at ~710. TEACHER is the default mode's, the pretraining
+# scripts/bench e2e times.
+TEACHER = model_spec(MODES["default"]["width"], TEACHER_HEAD_LAYERS)
 # The supervised baseline tuned on a validation set (docs/results.md), the
 # same in every mode.
 TUNED_SUPERVISED = ("{name: sgd, base_lr: 0.4, lr_scaling: linear, weight_decay: 5.0e-4, "
@@ -50,20 +72,25 @@ TUNED_EPOCHS = {1: 100, 10: 30}
 # official small-image recipe). scripts/bench e2e times this same job.
 PRETRAIN_OPTIMIZER = ("{name: lars, base_lr: 0.075, lr_scaling: sqrt, weight_decay: 1.0e-6, "
                       "warmup_epochs: 0.2}")
-PRETRAIN_TEMPERATURE = 0.2
-PRETRAIN_BLUR = True
+# The ablations' knobs, which change pretraining only: NT-Xent's temperature,
+# Gaussian blur, and the memory of negatives (0: none; its key network's
+# momentum, None: the paper's 0.999).
+Ablation = collections.namedtuple("Ablation", "temperature blur memory memory_momentum")
+RECORDED = Ablation(temperature=0.2, blur=True, memory=0, memory_momentum=None)
 
 
-def pretrain_train_options(temperature=PRETRAIN_TEMPERATURE, blur=PRETRAIN_BLUR):
-    """Pretraining's training options after the epochs; the arguments are the
-    ablations' knobs."""
-    return ", temperature: %g, color_jitter_strength: 0.5, blur: %s" % (
-        temperature, "true" if blur else "false")
+def pretrain_train_options(ablation=RECORDED):
+    """Pretraining's training options after the epochs."""
+    options = ", temperature: %g, color_jitter_strength: 0.5, blur: %s" % (
+        ablation.temperature, "true" if ablation.blur else "false")
+    if ablation.memory:
+        options += ", memory_size: %d" % ablation.memory
+        if ablation.memory_momentum is not None:
+            options += ", memory_momentum: %g" % ablation.memory_momentum
+    return options
 
 
 PRETRAIN_TRAIN_OPTIONS = pretrain_train_options()
-# The student: half the teacher's width (about a quarter of its parameters).
-STUDENT = "{depth: 18, width_multiplier: 0.0625, proj_head_layers: 1, proj_dim: 64}"
 
 
 def data(m, fraction=None, validation=0):
@@ -88,22 +115,23 @@ def train(batch_size, epochs, seed, extra=""):
         batch_size, epochs, seed, extra)
 
 
-def pipeline(mode, seed=7, memory=0, validation=0, memory_momentum=None,
-             temperature=PRETRAIN_TEMPERATURE, blur=PRETRAIN_BLUR):
+def pretrain_job(name, model, m, epochs, seed, validation, ablation):
+    """Contrastive pretraining at world size 2 and global batch 512, first in
+    the queue."""
+    return job(name=name, kind="pretrain", world_size=2, priority=10, model=model,
+               data=data(m, validation=validation), optimizer=PRETRAIN_OPTIMIZER,
+               train=train(512, epochs, seed, pretrain_train_options(ablation) +
+                           ", checkpoint_every_steps: 100"))
+
+
+def pipeline(mode, seed=7, validation=0, ablation=RECORDED):
     m = MODES[mode]
     v = validation
-    memory_option = ""
-    if memory:
-        memory_option = ", memory_size: %d" % memory
-        if memory_momentum is not None:
-            memory_option += ", memory_momentum: %g" % memory_momentum
+    # The student: half the teacher's width (about a quarter of its parameters).
+    teacher = model_spec(m["width"], TEACHER_HEAD_LAYERS)
+    student = model_spec(m["width"] / 2, STUDENT_HEAD_LAYERS)
     tuning = "{name: lars, base_lr: 0.05, lr_scaling: sqrt, weight_decay: 0, warmup_epochs: 0}"
-    docs = [
-        job(name="demo-pretrain", kind="pretrain", world_size=2, priority=10, model=TEACHER,
-            data=data(m, validation=v), optimizer=PRETRAIN_OPTIMIZER,
-            train=train(512, m["pre_epochs"], seed, pretrain_train_options(temperature, blur) +
-                        ", checkpoint_every_steps: 100" + memory_option)),
-    ]
+    docs = [pretrain_job("demo-pretrain", teacher, m, m["pre_epochs"], seed, v, ablation)]
     for pct, epochs in ((1, m["ft1_epochs"]), (10, m["ft10_epochs"])):
         optimizer = tuning
         if m.get("tuned_finetune"):
@@ -120,7 +148,7 @@ def pipeline(mode, seed=7, memory=0, validation=0, memory_momentum=None,
                               "nesterov: false}",
                     train=train(256, m["lin_epochs"], seed)))
     docs.append(job(name="demo-distill", kind="distill", teacher="demo-finetune-10pct", priority=5,
-                    model=STUDENT, data=data(m, validation=v), distill="{temperature: 1.0}",
+                    model=student, data=data(m, validation=v), distill="{temperature: 1.0}",
                     optimizer="{name: lars, base_lr: 0.05, lr_scaling: sqrt, weight_decay: 0, "
                               "warmup_epochs: 0}",
                     train=train(128, m["kd_epochs"], seed)))
@@ -128,7 +156,7 @@ def pipeline(mode, seed=7, memory=0, validation=0, memory_momentum=None,
     # budget (the fine-tuning's, unless the mode fine-tunes the tuned way).
     for pct, epochs in ((1, m["ft1_epochs"]), (10, m["ft10_epochs"]), (100, m["sup100_epochs"])):
         docs.append(job(name="demo-supervised-%dpct" % pct, kind="supervised", priority=0,
-                        model=TEACHER, data=data(m, pct / 100.0, v), optimizer=tuning,
+                        model=teacher, data=data(m, pct / 100.0, v), optimizer=tuning,
                         train=train(64, epochs, seed)))
     # And trained as a practitioner would train it on these labels: the best
     # of the sweep in examples/ablations/supervised-baseline.yaml (SGD with
@@ -136,7 +164,7 @@ def pipeline(mode, seed=7, memory=0, validation=0, memory_momentum=None,
     # chosen on a validation set (docs/results.md).
     for pct, epochs in ((1, TUNED_EPOCHS[1]), (10, TUNED_EPOCHS[10])):
         docs.append(job(name="demo-supervised-tuned-%dpct" % pct, kind="supervised", priority=0,
-                        model=TEACHER, data=data(m, pct / 100.0, v), optimizer=TUNED_SUPERVISED,
+                        model=teacher, data=data(m, pct / 100.0, v), optimizer=TUNED_SUPERVISED,
                         train=train(64, epochs, seed)))
     return "---\n".join(docs)
 
@@ -144,11 +172,11 @@ def pipeline(mode, seed=7, memory=0, validation=0, memory_momentum=None,
 # The paper's headline finding, replayed (its Figure 1 and Table 1): the gain
 # of pretraining over supervised training on few labels grows with the
 # network. --full's recipe at three widths with the same budget in epochs:
-# pretraining as PRETRAIN_OPTIMIZER / PRETRAIN_TRAIN_OPTIONS, fine-tuning with
-# the tuned supervised baseline's optimiser and epochs, which is the opponent
-# at each width (so each gain is pretraining's alone). About 1 h 45 min on 2
-# cores: pretraining 15 epochs takes ~20 minutes at widths 1/16 and 1/8
-# (~1,600 views/s) and ~42 at 1/4 (~710 views/s); docs/results.md.
+# pretraining as pretrain_job, fine-tuning with the tuned supervised
+# baseline's optimiser and epochs, which is the opponent at each width (so
+# each gain is pretraining's alone). About 2 hours on 2 cores (1 h 55 min
+# measured, docs/results.md): pretraining 15 epochs takes ~20 minutes at
+# widths 1/16 and 1/8 (~1,600 views/s) and ~42 at 1/4 (~710 views/s).
 SWEEP_WIDTHS = (0.0625, 0.125, 0.25)
 SWEEP_PRETRAIN_EPOCHS = 15
 
@@ -158,16 +186,13 @@ def sweep_name(width, part):
     return "sweep-w1-%d-%s" % (round(1 / width), part)
 
 
-def sweep(seed=7, validation=0):
-    m, v = dict(train_slice=0, test_slice=0), validation
+def sweep(seed=7, validation=0, ablation=RECORDED):
+    m, v = MODES["full"], validation
     docs = []
     for width in SWEEP_WIDTHS:
-        model = "{depth: 18, width_multiplier: %g, proj_head_layers: 3, proj_dim: 64}" % width
+        model = model_spec(width, TEACHER_HEAD_LAYERS)
         pretrain = sweep_name(width, "pretrain")
-        docs.append(job(name=pretrain, kind="pretrain", world_size=2, priority=10, model=model,
-                        data=data(m, validation=v), optimizer=PRETRAIN_OPTIMIZER,
-                        train=train(512, SWEEP_PRETRAIN_EPOCHS, seed, PRETRAIN_TRAIN_OPTIONS +
-                                    ", checkpoint_every_steps: 100")))
+        docs.append(pretrain_job(pretrain, model, m, SWEEP_PRETRAIN_EPOCHS, seed, v, ablation))
         for pct in (1, 10):
             docs.append(job(name=sweep_name(width, "finetune-%dpct" % pct), kind="finetune",
                             parent=pretrain, priority=5, data=data(m, pct / 100.0, v),
@@ -187,8 +212,8 @@ def main(argv):
     parser.add_argument("--memory", default="0")
     parser.add_argument("--memory-momentum", type=float)
     parser.add_argument("--validation", default="0")
-    parser.add_argument("--temperature", default=str(PRETRAIN_TEMPERATURE))
-    parser.add_argument("--blur", default="on" if PRETRAIN_BLUR else "off")
+    parser.add_argument("--temperature", default=str(RECORDED.temperature))
+    parser.add_argument("--blur", default="on" if RECORDED.blur else "off")
     args = parser.parse_args(argv[1:])
     if args.mode not in MODES and args.mode != "sweep":
         sys.exit("pipeline.py: mode: got %r, expected one of %s, sweep" %
@@ -201,16 +226,17 @@ def main(argv):
         temperature = float(args.temperature)
     except ValueError:
         temperature = 0
-    if not temperature > 0:
-        sys.exit("pipeline.py: --temperature: got %r, expected a number above 0" %
+    if not (temperature > 0 and math.isfinite(temperature)):
+        sys.exit("pipeline.py: --temperature: got %r, expected a finite number above 0" %
                  args.temperature)
     if args.blur not in ("on", "off"):
         sys.exit("pipeline.py: --blur: got %r, expected on or off" % args.blur)
+    ablation = Ablation(temperature=temperature, blur=args.blur == "on", memory=int(args.memory),
+                        memory_momentum=args.memory_momentum)
     if args.mode == "sweep":
-        sys.stdout.write(sweep(int(args.seed), int(args.validation)))
+        sys.stdout.write(sweep(int(args.seed), int(args.validation), ablation))
         return
-    sys.stdout.write(pipeline(args.mode, int(args.seed), int(args.memory), int(args.validation),
-                              args.memory_momentum, temperature, args.blur == "on"))
+    sys.stdout.write(pipeline(args.mode, int(args.seed), int(args.validation), ablation))
 
 
 if __name__ == "__main__":
