@@ -311,9 +311,8 @@ int Main() {
   WorkerCounts counts;
   // Registration takes its own time: the measured window starts after it
   // (two intervals in), so that every worker heartbeats in all of it.
-  const Clock::time_point end =
-      Clock::now() + absl::ToChronoNanoseconds(2 * interval + duration);
   const Clock::time_point start = Clock::now();
+  const Clock::time_point end = start + absl::ToChronoNanoseconds(2 * interval + duration);
   absl::BlockingCounter registering(threads);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
