@@ -15,6 +15,9 @@ for method in ("RegisterWorker", "SubmitJobs"):
     assert plane["rpcs"][method]["count"] > 0, (method, plane)
 assert plane["scrape_bytes"] > 0 and plane["coordinator_resident_bytes"] > 0, plane
 assert plane["registration_s"] > 0, plane  # the load generator said when all had registered
+# Every caller connected before its first timed call, and the set-up was timed apart.
+connect = plane["connections"]["Connect"]
+assert connect["count"] > 0 and connect["errors"] == 0, plane
 # The baselines ran: empty health checks answered, the disk synced.
 health = plane["health_check_baseline"]["rpcs"]["HealthCheck"]
 assert health["count"] > 0 and health["errors"] == 0, plane

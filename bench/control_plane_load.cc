@@ -10,7 +10,9 @@
 //    "late_heartbeats": 0,         // heartbeats sent over half an interval late
 //    "rpcs": {"Heartbeat": {"count": .., "errors": .., "p50_ms": .., "p99_ms": .., "max_ms": ..},
 //             "RegisterWorker": {..}, "SubmitJobs": {..}, "GetJob": {..},
-//             "ListJobs": {..}, "WatchJob": {..}}}
+//             "ListJobs": {..}, "WatchJob": {..}},
+//    "connections": {"Connect": {..}}}  // each thread's connection set-up, before
+//                                        // its first timed call
 //
 // The jobs submitted ask for CUDA workers, which the simulated (CPU) workers
 // are not, so they stay QUEUED: the scheduler sees a growing queue, and no
@@ -113,11 +115,20 @@ double MillisSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
+// A connection of its own (as separate workers would have), established
+// before any call on it is timed: its set-up (TCP and HTTP/2 handshakes) goes
+// into `connects`, so that the first call's latency is the coordinator's
+// answer and not the handshake. Null if it did not connect within 30 s.
+std::shared_ptr<grpc::Channel> Connect(const std::string& address, Latencies& connects) {
   grpc::ChannelArguments args;
-  // A connection per thread, as separate workers would have.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  const Clock::time_point start = Clock::now();
+  const bool connected =
+      channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  connects.Add("Connect", MillisSince(start), connected);
+  return connected ? channel : nullptr;
 }
 
 struct SimulatedWorker {
@@ -175,9 +186,14 @@ grpc::Status HealthCheck(grpc::GenericStub& stub, grpc::CompletionQueue& cq) {
 // over the interval so that load is even.
 void RunWorkers(const std::string& address, int thread, int threads, int total,
                 absl::Duration interval, WorkerCall call, Clock::time_point end,
-                absl::BlockingCounter& registering, Latencies& latencies, WorkerCounts& counts) {
+                absl::BlockingCounter& registering, Latencies& latencies, Latencies& connects,
+                WorkerCounts& counts) {
   const bool health_check = call == WorkerCall::kHealthCheck;
-  const std::shared_ptr<grpc::Channel> channel = Connect(address);
+  const std::shared_ptr<grpc::Channel> channel = Connect(address, connects);
+  if (channel == nullptr) {
+    registering.DecrementCount();
+    return;
+  }
   auto stub = v1::WorkerService::NewStub(channel);
   grpc::GenericStub generic(channel);
   grpc::CompletionQueue cq;
@@ -230,9 +246,11 @@ void RunWorkers(const std::string& address, int thread, int threads, int total,
 // Cycles SubmitJobs, GetJob, ListJobs (one page of 100) and WatchJob (until
 // its first snapshot) at `rps` calls per second until `end`.
 void RunClient(const std::string& address, double rps, Clock::time_point end,
-               Latencies& latencies) {
+               Latencies& latencies, Latencies& connects) {
   if (rps <= 0) return;
-  auto stub = v1::JobService::NewStub(Connect(address));
+  const std::shared_ptr<grpc::Channel> channel = Connect(address, connects);
+  if (channel == nullptr) return;
+  auto stub = v1::JobService::NewStub(channel);
   const auto gap = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / rps));
   std::vector<std::string> ids;
   Clock::time_point due = Clock::now();
@@ -308,6 +326,7 @@ int Main() {
     return 2;
   }
   Latencies latencies;
+  Latencies connects;
   WorkerCounts counts;
   // Registration takes its own time: the measured window starts after it
   // (two intervals in), so that every worker heartbeats in all of it.
@@ -317,10 +336,11 @@ int Main() {
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back(RunWorkers, address, t, threads, total, interval, call, end,
-                      std::ref(registering), std::ref(latencies), std::ref(counts));
+                      std::ref(registering), std::ref(latencies), std::ref(connects),
+                      std::ref(counts));
   }
   pool.emplace_back(RunClient, address, absl::GetFlag(FLAGS_client_rps), end,
-                    std::ref(latencies));
+                    std::ref(latencies), std::ref(connects));
   registering.Wait();
   const double registration_s = std::chrono::duration<double>(Clock::now() - start).count();
   std::fprintf(stderr, "control_plane_load: registered\n");
@@ -329,10 +349,11 @@ int Main() {
   std::printf(
       "{\"workers\": %d, \"seconds\": %.1f, \"heartbeat_interval_s\": %.3f, "
       "\"registration_s\": %.3f, \"reregistered\": %lld, \"late_heartbeats\": %lld, "
-      "\"rpcs\": %s}\n",
+      "\"rpcs\": %s, \"connections\": %s}\n",
       total, absl::ToDoubleSeconds(duration), absl::ToDoubleSeconds(interval), registration_s,
       static_cast<long long>(counts.reregistered.load()),
-      static_cast<long long>(counts.late.load()), latencies.Json().c_str());
+      static_cast<long long>(counts.late.load()), latencies.Json().c_str(),
+      connects.Json().c_str());
   return 0;
 }
 
