@@ -326,6 +326,41 @@ TEST_F(CoordinatorTest, HeartbeatsAndReadsDoNotWaitForACommit) {
   EXPECT_EQ(Get("slow").state(), v1::RUNNING);
 }
 
+// NOTE [registration without the writer]: a worker that registers while a
+// commit waits for the disk is answered at once (before, every registration
+// queued behind the commit's fsync); the registration that makes a queued
+// gang fit still starts it.
+TEST_F(CoordinatorTest, AWorkerRegistersWithoutWaitingForACommit) {
+  AddWorker(7001);
+  absl::Notification in_put;
+  absl::Notification disk;
+  store_.set_put_hook([&] {
+    if (!in_put.HasBeenNotified()) in_put.Notify();
+    disk.WaitForNotification();
+  });
+  std::thread submit([&] { Submit({Spec("pair", "pretrain", /*world_size=*/2)}); });
+  ASSERT_TRUE(in_put.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  absl::Notification answered;
+  std::thread joining([&] {
+    AddWorker(7002);
+    answered.Notify();
+  });
+  EXPECT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  disk.Notify();
+  submit.join();
+  joining.join();
+  store_.set_put_hook(nullptr);
+  // The job was stored after the second worker registered: scheduling it
+  // (SubmitJobs' own pass) found both idle.
+  EXPECT_EQ(Get("pair").state(), v1::RUNNING);
+
+  Submit({Spec("next", "pretrain", /*world_size=*/2)});
+  AddWorker(7003);
+  EXPECT_EQ(Get("next").state(), v1::QUEUED);  // one idle worker
+  AddWorker(7004);
+  EXPECT_EQ(Get("next").state(), v1::RUNNING);  // this registration made it fit
+}
+
 // Seen in the chaos suite: after a restart the coordinator handed out "w-1"
 // again, and the old w-1's heartbeats passed as the new one's, so the old
 // worker never registered again. Every call names the coordinator
