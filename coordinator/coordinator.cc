@@ -682,14 +682,17 @@ absl::StatusOr<v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
     return ProtocolMismatch("worker", r.protocol_version(), "coordinator");
   }
   // NOTE [registration without the writer]
-  // Most registrations change no job: a worker that starts (or restarts)
-  // without a task, under a new name or one that held none, while no gang
-  // waits for its ranks to come back. Those register under mu_ alone, so a
-  // fleet registering at once neither waits for commits (an fsync each,
-  // NOTE [commits outside the lock]) nor walks the jobs for dead gangs; they
-  // take the writer's turn only when a queued job now fits, to start it. The
-  // others (a worker reporting its task after the coordinator restarted, or
-  // replacing an incarnation whose gang must fail) take it from the start.
+  // Most registrations change no job: a worker new to the registry (no name,
+  // or a name not registered) that reports no task, while no gang waits for
+  // its ranks to come back. Those register under mu_ alone, so a fleet
+  // registering at once neither waits for commits (an fsync each, NOTE
+  // [commits outside the lock]) nor walks the jobs for dead gangs; they take
+  // the writer's turn only when a queued job now fits, to start it. Every
+  // other registration takes it from the start: a worker reporting its task
+  // after the coordinator restarted, or a name registered before, whose old
+  // incarnation may be in a gang (even one a commit in flight is placing: it
+  // holds no task until that commit is installed, and must not be replaced
+  // before then, or the new incarnation would inherit the placement).
   std::optional<v1::RegisterWorkerResponse> admitted;
   {
     absl::MutexLock lock(&mu_);
@@ -715,7 +718,7 @@ absl::StatusOr<v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
 
 bool Coordinator::RegistrationChangesNoJob(const v1::RegisterWorkerRequest& r) const {
   return r.running_task_id().empty() && reconciling_.empty() &&
-         (r.name().empty() || registry_.TaskOf(r.name()).empty());
+         (r.name().empty() || registry_.Find(r.name()) == nullptr);
 }
 
 absl::StatusOr<v1::RegisterWorkerResponse> Coordinator::Admit(const v1::RegisterWorkerRequest& r,

@@ -227,7 +227,8 @@ class Coordinator {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // NOTE [registration without the writer]: true when registering `r`
   // cannot change a job: it reports no running task, it replaces no worker
-  // that holds one, and no gang waits for its ranks to come back.
+  // (its name is new, or it has none), and no gang waits for its ranks to
+  // come back.
   bool RegistrationChangesNoJob(const v1::RegisterWorkerRequest& r) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Enters `r` in the worker registry and answers it; PermissionDenied when

@@ -361,6 +361,44 @@ TEST_F(CoordinatorTest, AWorkerRegistersWithoutWaitingForACommit) {
   EXPECT_EQ(Get("next").state(), v1::RUNNING);  // this registration made it fit
 }
 
+// NOTE [registration without the writer]: a named worker that registers
+// again while the commit placing its old incarnation in a gang is in flight
+// waits for the writer; the old incarnation's attempt then fails as it did
+// before registrations could skip the writer, instead of the new one
+// silently inheriting a placement made for the old one.
+TEST_F(CoordinatorTest, ARegistrationReplacingAWorkerBeingPlacedWaitsForThePlacement) {
+  v1::RegisterWorkerRequest r;
+  r.set_protocol_version(kWorkerProtocolVersion);
+  r.set_name("pod-a");
+  r.set_collective_address("127.0.0.1:7001");
+  ASSERT_TRUE(coordinator_->RegisterWorker(r).ok());
+  absl::Notification placing;
+  absl::Notification disk;
+  int puts = 0;
+  store_.set_put_hook([&] {
+    if (++puts != 2) return;  // the submission's commit, then the placement's
+    placing.Notify();
+    disk.WaitForNotification();
+  });
+  std::thread submit([&] { Submit({Spec("solo", "pretrain")}); });
+  ASSERT_TRUE(placing.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  absl::Notification registered;
+  std::thread restart([&] {
+    r.set_collective_address("127.0.0.1:7002");  // the restarted incarnation
+    EXPECT_TRUE(coordinator_->RegisterWorker(r).ok());
+    registered.Notify();
+  });
+  // It must not complete while the placement is being stored.
+  EXPECT_FALSE(registered.WaitForNotificationWithTimeout(absl::Milliseconds(300)));
+  disk.Notify();
+  submit.join();
+  restart.join();
+  store_.set_put_hook(nullptr);
+  const v1::Job solo = Get("solo");
+  EXPECT_EQ(solo.attempts(), 2);  // the old incarnation's attempt failed, a new one started
+  EXPECT_EQ(solo.state(), v1::RUNNING);
+}
+
 // Seen in the chaos suite: after a restart the coordinator handed out "w-1"
 // again, and the old w-1's heartbeats passed as the new one's, so the old
 // worker never registered again. Every call names the coordinator
