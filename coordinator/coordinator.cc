@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <limits>
-#include <optional>
 #include <utility>
 
 #include "absl/random/random.h"
@@ -681,48 +680,8 @@ absl::StatusOr<v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
   if (r.protocol_version() != kWorkerProtocolVersion) {
     return ProtocolMismatch("worker", r.protocol_version(), "coordinator");
   }
-  // NOTE [registration without the writer]
-  // Most registrations change no job: a worker new to the registry (no name,
-  // or a name not registered) that reports no task, while no gang waits for
-  // its ranks to come back. Those register under mu_ alone, so a fleet
-  // registering at once neither waits for commits (an fsync each, NOTE
-  // [commits outside the lock]) nor walks the jobs for dead gangs; they take
-  // the writer's turn only when a queued job now fits, to start it. Every
-  // other registration takes it from the start: a worker reporting its task
-  // after the coordinator restarted, or a name registered before, whose old
-  // incarnation may be in a gang (even one a commit in flight is placing: it
-  // holds no task until that commit is installed, and must not be replaced
-  // before then, or the new incarnation would inherit the placement).
-  std::optional<v1::RegisterWorkerResponse> admitted;
-  {
-    absl::MutexLock lock(&mu_);
-    if (RegistrationChangesNoJob(r)) {
-      ASSIGN_OR_RETURN(admitted, Admit(r, principal));
-      if (!AnyQueuedJobFits()) return *admitted;
-    }
-  }
-  absl::MutexLock writer(&writer_mu_);
+  absl::MutexLock writer(&writer_mu_);  // NOTE [commits outside the lock]
   absl::MutexLock lock(&mu_);
-  if (admitted.has_value()) {
-    Schedule().IgnoreError();
-    return *admitted;
-  }
-  ASSIGN_OR_RETURN(v1::RegisterWorkerResponse response, Admit(r, principal));
-  RETURN_IF_ERROR(Reconcile(response.worker_id(), r));
-  Change change(this);
-  FailGangsWithDeadMembers(change);  // a re-registered name lost its task
-  RETURN_IF_ERROR(change.Commit());
-  Schedule().IgnoreError();
-  return response;
-}
-
-bool Coordinator::RegistrationChangesNoJob(const v1::RegisterWorkerRequest& r) const {
-  return r.running_task_id().empty() && reconciling_.empty() &&
-         (r.name().empty() || registry_.Find(r.name()) == nullptr);
-}
-
-absl::StatusOr<v1::RegisterWorkerResponse> Coordinator::Admit(const v1::RegisterWorkerRequest& r,
-                                                              const std::string& principal) {
   if (!r.name().empty() && !principal.empty()) {
     const std::string* owner = registry_.PrincipalOf(r.name());
     if (owner != nullptr && *owner != principal) {
@@ -734,8 +693,13 @@ absl::StatusOr<v1::RegisterWorkerResponse> Coordinator::Admit(const v1::Register
   response.set_protocol_version(kWorkerProtocolVersion);
   response.set_coordinator_incarnation(incarnation_);
   response.set_worker_id(registry_.Register(r, principal));
+  RETURN_IF_ERROR(Reconcile(response.worker_id(), r));
   response.set_heartbeat_interval_ms(absl::ToInt64Milliseconds(options_.registry.heartbeat_interval));
   response.set_lease_timeout_ms(absl::ToInt64Milliseconds(registry_.lease_timeout()));
+  Change change(this);
+  FailGangsWithDeadMembers(change);  // a re-registered name lost its task
+  RETURN_IF_ERROR(change.Commit());
+  Schedule().IgnoreError();
   return response;
 }
 
@@ -1175,27 +1139,20 @@ v1::TaskAssignment Coordinator::MakeAssignment(const v1::Job& job, int rank,
   return a;
 }
 
-bool Coordinator::AnyQueuedJobFits() const {
-  for (const auto& [number, job] : jobs_) {
-    if (job.state() == v1::QUEUED &&
-        registry_.IdleCount(job.spec().device()) >= job.spec().world_size()) {
-      return true;
-    }
-  }
-  return false;
-}
-
 absl::Status Coordinator::Schedule(Placement placement) {
+  std::vector<const v1::Job*> queued;
+  bool fits = false;
+  for (const auto& [number, job] : jobs_) {
+    if (job.state() != v1::QUEUED) continue;
+    queued.push_back(&job);
+    fits = fits || registry_.IdleCount(job.spec().device()) >= job.spec().world_size();
+  }
+  if (queued.empty()) return absl::OkStatus();
   // NOTE [scheduling cost] in scheduler.h. Every registration schedules too:
   // when no queued job fits in the idle workers of its kind nothing can
   // start, and the pass is left to the ticker (which keeps the waiting
   // reasons' counts current).
-  if (placement == Placement::kIfAnyFits && !AnyQueuedJobFits()) return absl::OkStatus();
-  std::vector<const v1::Job*> queued;
-  for (const auto& [number, job] : jobs_) {
-    if (job.state() == v1::QUEUED) queued.push_back(&job);
-  }
-  if (queued.empty()) return absl::OkStatus();
+  if (!fits && placement == Placement::kIfAnyFits) return absl::OkStatus();
   FleetView fleet;
   fleet.idle_workers = [this](const std::string& device) { return registry_.IdleWorkers(device); };
   fleet.idle_count_by_device = registry_.IdleCountByDevice();

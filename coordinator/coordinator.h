@@ -225,19 +225,6 @@ class Coordinator {
   void FailAttempt(Change& change, v1::Job& job, const std::string& reason,
                    const std::string& culprit, AttemptEnd end = AttemptEnd::kFault)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // NOTE [registration without the writer]: true when registering `r`
-  // cannot change a job: it reports no running task, it replaces no worker
-  // (its name is new, or it has none), and no gang waits for its ranks to
-  // come back.
-  bool RegistrationChangesNoJob(const v1::RegisterWorkerRequest& r) const
-      ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // Enters `r` in the worker registry and answers it; PermissionDenied when
-  // it names a worker that another principal registered.
-  absl::StatusOr<v1::RegisterWorkerResponse> Admit(const v1::RegisterWorkerRequest& r,
-                                                   const std::string& principal)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // True when some queued job's gang fits in the idle workers of its kind.
-  bool AnyQueuedJobFits() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // NOTE [reconciliation]: takes a re-registered worker's rank back into its
   // gang if the attempt is current and waiting for it.
   absl::Status Reconcile(const std::string& worker, const v1::RegisterWorkerRequest& r)
@@ -307,8 +294,7 @@ class Coordinator {
   // an fsync): heartbeats, which touch only the worker registry, and readers
   // (GetJob, ListJobs, ListWorkers, watches, metrics scrapes) never wait for
   // the disk. A heartbeat that finds a rank gone waits for the writer's turn
-  // before it fails the gang, and a registration takes it only when it may
-  // change a job (NOTE [registration without the writer] in coordinator.cc).
+  // before it fails the gang.
   absl::Mutex writer_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   int64_t next_job_number_ ABSL_GUARDED_BY(mu_) = 1;

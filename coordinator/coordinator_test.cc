@@ -326,46 +326,12 @@ TEST_F(CoordinatorTest, HeartbeatsAndReadsDoNotWaitForACommit) {
   EXPECT_EQ(Get("slow").state(), v1::RUNNING);
 }
 
-// NOTE [registration without the writer]: a worker that registers while a
-// commit waits for the disk is answered at once (before, every registration
-// queued behind the commit's fsync); the registration that makes a queued
-// gang fit still starts it.
-TEST_F(CoordinatorTest, AWorkerRegistersWithoutWaitingForACommit) {
-  AddWorker(7001);
-  absl::Notification in_put;
-  absl::Notification disk;
-  store_.set_put_hook([&] {
-    if (!in_put.HasBeenNotified()) in_put.Notify();
-    disk.WaitForNotification();
-  });
-  std::thread submit([&] { Submit({Spec("pair", "pretrain", /*world_size=*/2)}); });
-  ASSERT_TRUE(in_put.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  absl::Notification answered;
-  std::thread joining([&] {
-    AddWorker(7002);
-    answered.Notify();
-  });
-  EXPECT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(5)));
-  disk.Notify();
-  submit.join();
-  joining.join();
-  store_.set_put_hook(nullptr);
-  // The job was stored after the second worker registered: scheduling it
-  // (SubmitJobs' own pass) found both idle.
-  EXPECT_EQ(Get("pair").state(), v1::RUNNING);
-
-  Submit({Spec("next", "pretrain", /*world_size=*/2)});
-  AddWorker(7003);
-  EXPECT_EQ(Get("next").state(), v1::QUEUED);  // one idle worker
-  AddWorker(7004);
-  EXPECT_EQ(Get("next").state(), v1::RUNNING);  // this registration made it fit
-}
-
-// NOTE [registration without the writer]: a named worker that registers
-// again while the commit placing its old incarnation in a gang is in flight
-// waits for the writer; the old incarnation's attempt then fails as it did
-// before registrations could skip the writer, instead of the new one
-// silently inheriting a placement made for the old one.
+// A named worker that registers again while the commit placing its old
+// incarnation in a gang is in flight (the store writes outside the lock, NOTE
+// [commits outside the lock]) waits for the writer's turn: the old
+// incarnation's attempt then fails and a new one starts, instead of the new
+// incarnation silently inheriting a placement made for the old one (a
+// registration that skipped the writer's turn did that).
 TEST_F(CoordinatorTest, ARegistrationReplacingAWorkerBeingPlacedWaitsForThePlacement) {
   v1::RegisterWorkerRequest r;
   r.set_protocol_version(kWorkerProtocolVersion);
