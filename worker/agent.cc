@@ -250,16 +250,16 @@ absl::Status Agent::Register() {
   if (response.protocol_version() != kWorkerProtocolVersion) {
     return ProtocolMismatch("coordinator", response.protocol_version(), "worker");
   }
-  {
-    absl::MutexLock lock(&mu_);
-    worker_id_ = response.worker_id();
-    incarnation_ = response.coordinator_incarnation();
-    if (response.heartbeat_interval_ms() > 0) {
-      heartbeat_interval_ = absl::Milliseconds(response.heartbeat_interval_ms());
-    }
-  }
   std::fprintf(stderr, "simclr-worker: registered as %s\n", response.worker_id().c_str());
+  // Before the id is published: whoever WaitUntilRegistered() wakes finds
+  // the observer told.
   if (options_.observer != nullptr) options_.observer->OnRegistered(response.worker_id());
+  absl::MutexLock lock(&mu_);
+  worker_id_ = response.worker_id();
+  incarnation_ = response.coordinator_incarnation();
+  if (response.heartbeat_interval_ms() > 0) {
+    heartbeat_interval_ = absl::Milliseconds(response.heartbeat_interval_ms());
+  }
   return absl::OkStatus();
 }
 

@@ -31,7 +31,8 @@ enum class TaskOutcome { kSucceeded, kFailed, kCancelled };
 class AgentObserver {
  public:
   virtual ~AgentObserver() = default;
-  // After every (re)registration, with the id the coordinator gave.
+  // After every (re)registration, with the id the coordinator gave; before
+  // Agent::WaitUntilRegistered() returns for it.
   virtual void OnRegistered(const std::string& worker_id) {}
   // After every heartbeat RPC: whether the coordinator answered.
   virtual void OnHeartbeat(bool answered) {}

@@ -326,6 +326,10 @@ TEST_F(AgentTest, AReportTheCoordinatorMissedIsResentAfterTheBackoff) {
 class CountingObserver final : public AgentObserver {
  public:
   void OnRegistered(const std::string& worker_id) override {
+    // Slow, so that a test reading registered() right after
+    // WaitUntilRegistered() fails unless the agent tells the observer first
+    // (it once published the id first, and the test then read "" at times).
+    absl::SleepFor(absl::Milliseconds(50));
     absl::MutexLock lock(&mu_);
     registered_ = worker_id;
   }
