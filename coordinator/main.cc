@@ -30,6 +30,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/flags_usage.h"
+#include "common/release_mutexes.h"
 #include "common/clock.h"
 #include "common/health_server.h"
 #include "common/loopback.h"
@@ -96,6 +97,7 @@ bool IsLoopback(const std::string& listen) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  simclr::UseReleaseMutexes();
   simclr::BlockShutdownSignals();  // before any thread starts
   simclr::SetFlagsUsage("Keeps SimCLRv2 jobs and schedules them onto workers.",
                         "coordinator/main.cc");

@@ -7,6 +7,12 @@
 #include "common/time_util.h"
 
 namespace simclr::coordinator {
+namespace {
+
+// Holds a lease: IDLE or BUSY.
+bool IsLiveState(v1::WorkerState state) { return state == v1::IDLE || state == v1::BUSY; }
+
+}  // namespace
 
 WorkerRegistry::WorkerRegistry(const Clock& clock, WorkerRegistryOptions options)
     : clock_(clock),
@@ -15,13 +21,13 @@ WorkerRegistry::WorkerRegistry(const Clock& clock, WorkerRegistryOptions options
       grace_from_(clock.Now()) {}
 
 WorkerRegistry::Entry* WorkerRegistry::FindEntry(const std::string& id) {
-  auto it = number_by_id_.find(id);
-  return it == number_by_id_.end() ? nullptr : &entries_.at(it->second);
+  auto it = entry_by_id_.find(id);
+  return it == entry_by_id_.end() ? nullptr : it->second;
 }
 
 const WorkerRegistry::Entry* WorkerRegistry::FindEntry(const std::string& id) const {
-  auto it = number_by_id_.find(id);
-  return it == number_by_id_.end() ? nullptr : &entries_.at(it->second);
+  auto it = entry_by_id_.find(id);
+  return it == entry_by_id_.end() ? nullptr : it->second;
 }
 
 const std::string* WorkerRegistry::PrincipalOf(const std::string& id) const {
@@ -37,12 +43,13 @@ std::string WorkerRegistry::Register(const v1::RegisterWorkerRequest& request,
     id = absl::StrCat("w-", next_number_);
   } else if (const Entry* old = FindEntry(id); old != nullptr) {
     Count(old->worker, -1);
-    entries_.erase(number_by_id_[id]);
-    number_by_id_.erase(id);
+    entries_.erase(old->number);
+    entry_by_id_.erase(id);
   }
   const int64_t number = next_number_++;
   Entry& entry = entries_[number];
-  number_by_id_[id] = number;
+  entry.number = number;
+  entry_by_id_[id] = &entry;
   entry.principal = principal;
   v1::Worker& w = entry.worker;
   w.set_id(id);
@@ -61,8 +68,7 @@ std::string WorkerRegistry::Register(const v1::RegisterWorkerRequest& request,
 }
 
 void WorkerRegistry::Count(const v1::Worker& w, int sign) {
-  const bool live = w.state() == v1::IDLE || w.state() == v1::BUSY;
-  if (!live) return;
+  if (!IsLiveState(w.state())) return;
   DeviceCounts& counts = counts_[w.device_kind()];
   counts.live += sign;
   if (w.state() == v1::IDLE && !w.draining()) counts.idle += sign;
@@ -70,12 +76,12 @@ void WorkerRegistry::Count(const v1::Worker& w, int sign) {
 
 bool WorkerRegistry::IsLive(const std::string& id) const {
   const Entry* e = FindEntry(id);
-  return e != nullptr && (e->worker.state() == v1::IDLE || e->worker.state() == v1::BUSY);
+  return e != nullptr && IsLiveState(e->worker.state());
 }
 
 absl::Status WorkerRegistry::Heartbeat(const std::string& id) {
   Entry* e = FindEntry(id);
-  if (e == nullptr || !IsLive(id)) {
+  if (e == nullptr || !IsLiveState(e->worker.state())) {
     return absl::NotFoundError(absl::StrCat("worker ", id, " is not registered"));
   }
   *e->worker.mutable_last_heartbeat() = ToProto(clock_.Now());
@@ -108,7 +114,7 @@ std::vector<std::string> WorkerRegistry::ExpireLeases() {
   last_expiry_check_ = now;
   std::vector<std::string> lost;
   for (auto& [number, e] : entries_) {
-    if (e.worker.state() != v1::IDLE && e.worker.state() != v1::BUSY) continue;
+    if (!IsLiveState(e.worker.state())) continue;
     const absl::Time heard = std::max(FromProto(e.worker.last_heartbeat()), grace_from_);
     if (now - heard > lease_timeout()) {
       Count(e.worker, -1);
@@ -127,7 +133,7 @@ void WorkerRegistry::Forget() {
     const v1::WorkerState state = it->second.worker.state();
     if ((state == v1::LOST || state == v1::DRAINED) &&
         now - it->second.gone_at > options_.forget_after) {
-      number_by_id_.erase(it->second.worker.id());
+      entry_by_id_.erase(it->second.worker.id());
       it = entries_.erase(it);
     } else {
       ++it;

@@ -40,6 +40,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "common/flags_usage.h"
+#include "common/release_mutexes.h"
 #include "common/clock.h"
 #include "common/metrics_http_server.h"
 #include "common/process_metrics.h"
@@ -136,6 +137,7 @@ absl::StatusOr<DeviceInfo> ProbeDevice(const std::string& trainer, const std::st
 }  // namespace
 
 int main(int argc, char** argv) {
+  simclr::UseReleaseMutexes();
   simclr::BlockShutdownSignals();  // before any thread starts
   // A trainer that exits before reading its task must not kill the agent.
   signal(SIGPIPE, SIG_IGN);
