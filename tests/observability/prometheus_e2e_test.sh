@@ -72,7 +72,7 @@ done
 wait_until 30 "Prometheus to see the jobs finish" bash -c \
   "curl -fsS '$prom/api/v1/query' --data-urlencode 'query=sum(simclr_coordinator_jobs_finished_total{state=\"SUCCEEDED\"}) == 2 and on() count(simclr_worker_top1) > 0' | grep -q '\"result\":\[{'"
 # A late worker: the heartbeat age is exported by worker only for those
-# (NOTE [fleet-level series]). worker2 stopped is late after an interval and
+# (NOTE [fleet-level series]). worker2 stopped is late after 1.5 intervals and
 # lost after six (--missed_heartbeats); Prometheus must record its series in
 # two scrapes, so that the range queries below, a second apart, meet it.
 kill -STOP "$worker2_pid"
