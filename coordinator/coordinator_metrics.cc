@@ -11,6 +11,7 @@
 #include "common/process_metrics.h"
 #include "common/time_util.h"
 #include "coordinator/job_spec.h"
+#include "coordinator/worker_registry.h"
 
 namespace simclr::coordinator {
 namespace {
@@ -99,15 +100,12 @@ class CoordinatorMetrics::StateCollector final : public prometheus::Collectable 
     std::map<std::string, int> unhealthy;  // live ones, by device kind
     for (const v1::Worker& w : workers) {
       ++by_state[{w.device_kind(), w.state()}];
-      if (w.unhealthy() && (w.state() == v1::IDLE || w.state() == v1::BUSY)) {
-        ++unhealthy[w.device_kind()];
-      }
-      if (w.state() == v1::IDLE || w.state() == v1::BUSY) {
-        const absl::Duration since = now - FromProto(w.last_heartbeat());
-        oldest = std::max(oldest, absl::ToDoubleSeconds(since));
-        if (since > late) {
-          age.metric.push_back(Gauge({{"worker", w.id()}}, absl::ToDoubleSeconds(since)));
-        }
+      if (!IsLiveState(w.state())) continue;
+      if (w.unhealthy()) ++unhealthy[w.device_kind()];
+      const absl::Duration since = now - FromProto(w.last_heartbeat());
+      oldest = std::max(oldest, absl::ToDoubleSeconds(since));
+      if (since > late) {
+        age.metric.push_back(Gauge({{"worker", w.id()}}, absl::ToDoubleSeconds(since)));
       }
     }
     prometheus::MetricFamily worker_family{"simclr_coordinator_workers",

@@ -7,12 +7,6 @@
 #include "common/time_util.h"
 
 namespace simclr::coordinator {
-namespace {
-
-// Holds a lease: IDLE or BUSY.
-bool IsLiveState(v1::WorkerState state) { return state == v1::IDLE || state == v1::BUSY; }
-
-}  // namespace
 
 WorkerRegistry::WorkerRegistry(const Clock& clock, WorkerRegistryOptions options)
     : clock_(clock),

@@ -17,6 +17,11 @@
 
 namespace simclr::coordinator {
 
+// The states that hold a lease.
+inline bool IsLiveState(v1::WorkerState state) {
+  return state == v1::IDLE || state == v1::BUSY;
+}
+
 struct WorkerRegistryOptions {
   absl::Duration heartbeat_interval = absl::Seconds(2);
   // A worker whose last heartbeat is older than this many intervals is lost.
