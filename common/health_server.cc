@@ -1,6 +1,5 @@
 #include "common/health_server.h"
 
-#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
@@ -8,16 +7,22 @@
 
 namespace simclr {
 
-absl::StatusOr<std::unique_ptr<grpc::Server>> StartHealthServer(const std::string& address) {
-  grpc::EnableDefaultHealthCheckService(true);
+absl::StatusOr<std::unique_ptr<HealthServer>> HealthServer::Start(const std::string& address) {
+  auto health = std::unique_ptr<HealthServer>(new HealthServer());
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
+  builder.RegisterService(&health->service_);
+  health->server_ = builder.BuildAndStart();
+  if (health->server_ == nullptr || port == 0) {
     return absl::InvalidArgumentError(absl::StrCat("cannot listen on ", address));
   }
-  return server;
+  return health;
+}
+
+void HealthServer::Shutdown() {
+  service_.Shutdown();
+  server_->Shutdown();
 }
 
 }  // namespace simclr

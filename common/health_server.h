@@ -11,12 +11,26 @@
 #include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
+#include "common/health_service.h"
 
 namespace simclr {
 
-// Starts it on `address` (host:port). InvalidArgument naming the address
-// when it cannot listen there.
-absl::StatusOr<std::unique_ptr<grpc::Server>> StartHealthServer(const std::string& address);
+class HealthServer {
+ public:
+  // Starts it on `address` (host:port). InvalidArgument naming the address
+  // when it cannot listen there.
+  static absl::StatusOr<std::unique_ptr<HealthServer>> Start(const std::string& address);
+
+  // NOT_SERVING, then stops the server.
+  void Shutdown();
+  ~HealthServer() { service_.Shutdown(); }  // open watches end before server_ stops
+
+ private:
+  HealthServer() = default;
+
+  HealthService service_;  // outlives server_
+  std::unique_ptr<grpc::Server> server_;
+};
 
 }  // namespace simclr
 

@@ -18,7 +18,6 @@
 #include <thread>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 #include <prometheus/registry.h>
@@ -33,6 +32,7 @@
 #include "common/release_mutexes.h"
 #include "common/clock.h"
 #include "common/health_server.h"
+#include "common/health_service.h"
 #include "common/loopback.h"
 #include "common/tls_credentials.h"
 #include "common/metrics_http_server.h"
@@ -171,9 +171,9 @@ int main(int argc, char** argv) {
                              "trusted network"));
   }
 
-  std::unique_ptr<grpc::Server> health_server;
+  std::unique_ptr<simclr::HealthServer> health_server;
   if (!absl::GetFlag(FLAGS_health_listen).empty()) {
-    auto started = simclr::StartHealthServer(absl::GetFlag(FLAGS_health_listen));
+    auto started = simclr::HealthServer::Start(absl::GetFlag(FLAGS_health_listen));
     if (!started.ok()) return Fail(absl::StrCat("--health_listen: ", started.status().message()));
     health_server = *std::move(started);
   }
@@ -181,7 +181,8 @@ int main(int argc, char** argv) {
   simclr::coordinator::JobServiceImpl job_service(coordinator->get(), absl::Seconds(1),
                                                   auth.get());
   simclr::coordinator::WorkerServiceImpl worker_service(coordinator->get(), auth.get());
-  grpc::EnableDefaultHealthCheckService(true);
+  // Not gRPC's default health service: NOTE in common/health_service.h.
+  simclr::HealthService health({"simclr.v1.JobService", "simclr.v1.WorkerService"});
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int bound_port = 0;
@@ -190,6 +191,7 @@ int main(int argc, char** argv) {
   builder.SetMaxReceiveMessageSize(4 << 20);
   builder.RegisterService(&job_service);
   builder.RegisterService(&worker_service);
+  builder.RegisterService(&health);
   builder.experimental().SetInterceptorCreators(
       simclr::coordinator::MakeRpcMetricsInterceptors(metrics.rpc()));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -217,6 +219,7 @@ int main(int argc, char** argv) {
 
   g_shutdown.WaitForNotification();
   std::printf("simclr-coordinator: shutting down\n");
+  health.Shutdown();  // NOT_SERVING: watchers learn it, and their watches end
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   if (health_server) health_server->Shutdown();
   ticker.join();

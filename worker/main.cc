@@ -212,9 +212,9 @@ int main(int argc, char** argv) {
     metrics_server = *std::move(server);
   }
 
-  std::unique_ptr<grpc::Server> health_server;
+  std::unique_ptr<simclr::HealthServer> health_server;
   if (!absl::GetFlag(FLAGS_health_listen).empty()) {
-    auto server = simclr::StartHealthServer(absl::GetFlag(FLAGS_health_listen));
+    auto server = simclr::HealthServer::Start(absl::GetFlag(FLAGS_health_listen));
     if (!server.ok()) return Fail(absl::StrCat("--health_listen: ", server.status().message()));
     health_server = *std::move(server);
   }
