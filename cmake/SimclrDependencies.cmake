@@ -118,7 +118,7 @@ message(STATUS "simclr: Abseil ${absl_VERSION} from ${absl_DIR}")
 # The components //third_party:abseil links (see WORKSPACE).
 add_library(simclr_ext_abseil INTERFACE)
 target_link_libraries(simclr_ext_abseil INTERFACE
-  absl::flags absl::flags_parse absl::status absl::statusor absl::str_format
+  absl::flags absl::flags_parse absl::flat_hash_map absl::status absl::statusor absl::str_format
   absl::strings absl::synchronization absl::time absl::random_random
   absl::hash)
 

@@ -35,21 +35,29 @@ grpc::Status HealthService::Watch(grpc::ServerContext* context, const HealthChec
   HealthCheckResponse response;
   {
     absl::MutexLock lock(&mu_);
+    if (watches_ == kMaxWatches) {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "too many health watches; use Check");
+    }
+    ++watches_;
     response.set_status(StatusOf(request->service()));
   }
-  if (!writer->Write(response)) return grpc::Status::OK;  // the client is gone
-  {
+  const HealthCheckResponse::ServingStatus first = response.status();
+  bool changed = false;
+  if (writer->Write(response)) {
     // The status changes once at most, at Shutdown. Wake up every second to
     // notice a client that went away.
     absl::MutexLock lock(&mu_);
     while (!shut_down_ && !context->IsCancelled()) {
       mu_.AwaitWithTimeout(absl::Condition(&shut_down_), absl::Seconds(1));
     }
-    if (!shut_down_) return grpc::Status::CANCELLED;
     response.set_status(StatusOf(request->service()));
+    changed = shut_down_ && response.status() != first;
   }
-  writer->Write(response);
-  return grpc::Status::OK;
+  if (changed) writer->Write(response);
+  absl::MutexLock lock(&mu_);
+  --watches_;
+  return shut_down_ ? grpc::Status::OK : grpc::Status::CANCELLED;
 }
 
 void HealthService::Shutdown() {

@@ -35,8 +35,9 @@ class HealthService final : public grpc::health::v1::Health::Service {
   grpc::Status Check(grpc::ServerContext* context,
                      const grpc::health::v1::HealthCheckRequest* request,
                      grpc::health::v1::HealthCheckResponse* response) override;
-  // Holds one of the server's threads while the watch lasts (watches are
-  // few: probes and load balancers Check).
+  // Holds one of the server's threads while the watch lasts: at most
+  // kMaxWatches at a time, RESOURCE_EXHAUSTED beyond (watches are few:
+  // probes and load balancers Check).
   grpc::Status Watch(grpc::ServerContext* context,
                      const grpc::health::v1::HealthCheckRequest* request,
                      grpc::ServerWriter<grpc::health::v1::HealthCheckResponse>* writer) override;
@@ -45,6 +46,8 @@ class HealthService final : public grpc::health::v1::Health::Service {
   // so that the server's shutdown does not wait for them.
   void Shutdown();
 
+  static constexpr int kMaxWatches = 16;
+
  private:
   grpc::health::v1::HealthCheckResponse::ServingStatus StatusOf(const std::string& service) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -52,6 +55,7 @@ class HealthService final : public grpc::health::v1::Health::Service {
   const std::vector<std::string> services_;
   mutable absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  int watches_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace simclr

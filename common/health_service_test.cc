@@ -2,11 +2,13 @@
 
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include <grpcpp/client_context.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "proto/grpc/health/v1/health.grpc.pb.h"
 
@@ -84,6 +86,54 @@ TEST_F(HealthServiceTest, AWatchOfAnUnknownServiceSaysSo) {
   context.TryCancel();
   EXPECT_FALSE(reader->Read(&response));
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(HealthServiceTest, AWatchEndsAtShutdownWithoutRepeatingAnUnchangedStatus) {
+  grpc::ClientContext context;
+  HealthCheckRequest request;
+  request.set_service("simclr.v1.Elsewhere");
+  auto reader = stub_->Watch(&context, request);
+  HealthCheckResponse response;
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVICE_UNKNOWN);
+  service_.Shutdown();
+  EXPECT_FALSE(reader->Read(&response));  // still unknown: nothing more to say
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
+TEST_F(HealthServiceTest, WatchesAreBounded) {
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<HealthCheckResponse>>> readers;
+  HealthCheckRequest request;
+  HealthCheckResponse response;
+  for (int i = 0; i < HealthService::kMaxWatches; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    readers.push_back(stub_->Watch(contexts.back().get(), request));
+    ASSERT_TRUE(readers.back()->Read(&response)) << i;
+  }
+  grpc::ClientContext one_more;
+  auto refused = stub_->Watch(&one_more, request);
+  EXPECT_FALSE(refused->Read(&response));
+  EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // A watch that ends frees its place, once its handler has noticed (within
+  // a second).
+  contexts[0]->TryCancel();
+  readers[0]->Finish().IgnoreError();
+  bool taken = false;
+  for (int attempt = 0; attempt < 50 && !taken; ++attempt) {
+    grpc::ClientContext again;
+    auto reader = stub_->Watch(&again, request);
+    taken = reader->Read(&response);
+    again.TryCancel();
+    reader->Finish().IgnoreError();
+    if (!taken) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(taken);
+  service_.Shutdown();
+  for (int i = 1; i < HealthService::kMaxWatches; ++i) {
+    while (readers[i]->Read(&response)) {}  // NOT_SERVING: a status comes after every message
+    EXPECT_TRUE(readers[i]->Finish().ok());
+  }
 }
 
 }  // namespace

@@ -181,7 +181,7 @@ int main(int argc, char** argv) {
   simclr::coordinator::JobServiceImpl job_service(coordinator->get(), absl::Seconds(1),
                                                   auth.get());
   simclr::coordinator::WorkerServiceImpl worker_service(coordinator->get(), auth.get());
-  // Not gRPC's default health service: NOTE in common/health_service.h.
+  // Not gRPC's default health service: why in common/health_service.h.
   simclr::HealthService health({"simclr.v1.JobService", "simclr.v1.WorkerService"});
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -219,9 +219,11 @@ int main(int argc, char** argv) {
 
   g_shutdown.WaitForNotification();
   std::printf("simclr-coordinator: shutting down\n");
-  health.Shutdown();  // NOT_SERVING: watchers learn it, and their watches end
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // Probes see the coordinator go first: NOT_SERVING on --listen (watches
+  // learn it and end), the --health_listen port closed.
+  health.Shutdown();
   if (health_server) health_server->Shutdown();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   ticker.join();
   return 0;
 }

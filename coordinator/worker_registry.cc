@@ -34,11 +34,13 @@ std::string WorkerRegistry::Register(const v1::RegisterWorkerRequest& request,
   const absl::Time now = clock_.Now();
   std::string id = request.name();
   if (id.empty()) {
-    id = absl::StrCat("w-", next_number_);
+    // w-<registration number>, passing over numbers whose id a worker chose.
+    while (FindEntry(id = absl::StrCat("w-", next_number_)) != nullptr) ++next_number_;
   } else if (const Entry* old = FindEntry(id); old != nullptr) {
     Count(old->worker, -1);
-    entries_.erase(old->number);
+    const int64_t old_number = old->number;
     entry_by_id_.erase(id);
+    entries_.erase(old_number);
   }
   const int64_t number = next_number_++;
   Entry& entry = entries_[number];

@@ -42,10 +42,13 @@ struct WorkerRegistryOptions {
 class WorkerRegistry {
  public:
   WorkerRegistry(const Clock& clock, WorkerRegistryOptions options);
+  WorkerRegistry(const WorkerRegistry&) = delete;  // entry_by_id_ points into entries_
+  WorkerRegistry& operator=(const WorkerRegistry&) = delete;
 
-  // Adds a live, idle worker and returns its id. A request naming a worker that
-  // is still registered replaces it (the process restarted): the new entry
-  // runs no task, so the old one's gang sees the rank gone.
+  // Adds a live, idle worker and returns its id: the request's name, or
+  // w-<n> (an id no listed worker has). A request naming a worker that is
+  // still listed replaces it (the process restarted): the new entry runs no
+  // task, so the old one's gang sees the rank gone.
   // `principal` registered it (see Coordinator::CheckSpeaksFor).
   std::string Register(const v1::RegisterWorkerRequest& request,
                        const std::string& principal = "");

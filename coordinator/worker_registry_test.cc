@@ -148,6 +148,19 @@ TEST_F(WorkerRegistryTest, ReRegisteringANameReplacesTheLiveWorker) {
   EXPECT_EQ(registry_.TaskOf("pod-0"), "");  // the old process's task is gone
 }
 
+TEST_F(WorkerRegistryTest, AGeneratedIdNeverTakesANameAWorkerChose) {
+  // A worker named like the next generated id: the next unnamed worker gets
+  // another id, and both stay listed and live.
+  const std::string named = registry_.Register(Request("w-2"));
+  const std::string unnamed = registry_.Register(Request());
+  EXPECT_EQ(named, "w-2");
+  EXPECT_NE(unnamed, named);
+  EXPECT_EQ(registry_.List().size(), 2u);
+  EXPECT_TRUE(registry_.IsLive(named));
+  EXPECT_TRUE(registry_.IsLive(unnamed));
+  EXPECT_EQ(registry_.LiveCountByDevice().at("cpu"), 2);
+}
+
 TEST_F(WorkerRegistryTest, AWorkerThatKeepsFailingIsUnhealthyUntilItCompletesATask) {
   const std::string a = registry_.Register(Request());
   registry_.RecordTaskOutcome(a, /*failed=*/true);
