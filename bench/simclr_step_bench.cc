@@ -6,8 +6,8 @@
 // bench/reference/simclr_step_pytorch.py runs the same step in PyTorch eager
 // with the same flags; bench/run_cpu.sh and bench/gpu/run.sh race the two.
 //
-//   simclr_step_bench --depth=18 --width=0.25 --image_size=28 --channels=1 \
-//       --batch=256 --precision=bf16 --threads=2
+//   simclr_step_bench --depth=18 --width=0.25 --image_size=28 --channels=1
+//       --batch=256 --precision=bf16 --threads=2   (one command line)
 //
 // Prints a human-readable summary and one line starting with "RESULT " that
 // holds a JSON object (images/s = batch / median step time; every image

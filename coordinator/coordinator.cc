@@ -193,10 +193,9 @@ absl::Status Coordinator::Recover() {
     jobs_[number] = std::move(job);
   }
   // NOTE [reconciliation]: running gangs get one lease period to come back.
-  const absl::Time deadline = clock_->Now() + registry_.lease_timeout();
   for (auto& [number, job] : jobs_) {
     if (job.state() != v1::RUNNING) continue;
-    reconciling_[job.id()] = Reconciling{deadline, {}};
+    reconciling_[job.id()] = Reconciling{};
     for (const std::string& worker : job.workers()) {
       int64_t n = 0;
       if (absl::StartsWith(worker, "w-") && absl::SimpleAtoi(worker.substr(2), &n)) {
@@ -258,14 +257,15 @@ bool Coordinator::WaitingForRank(const v1::Job* job, int attempt, const std::str
 }
 
 void Coordinator::RequeueUnreconciled(Change& change) {
-  const absl::Time now = clock_->Now();
+  const bool time_is_up =
+      clock_->Now() - registry_.leases_run_from() > registry_.lease_timeout();
   for (auto it = reconciling_.begin(); it != reconciling_.end();) {
     const v1::Job* job = change.Current(it->first);
     if (job == nullptr || job->state() != v1::RUNNING) {
       it = reconciling_.erase(it);
       continue;
     }
-    if (now < it->second.deadline) {
+    if (!time_is_up) {
       ++it;
       continue;
     }
@@ -949,6 +949,9 @@ absl::Status Coordinator::Tick() {
     // Every tick, not only the one that expired a lease: a failed commit is
     // retried here, so no gang keeps a dead member.
     Change change(this);
+    // Only here, after ExpireLeases has seen whether the coordinator was
+    // away, which moves the reconciliation's lease too.
+    RequeueUnreconciled(change);
     FailGangsWithDeadMembers(change);
     RETURN_IF_ERROR(change.Commit());
     if (options_.retention > absl::ZeroDuration()) {
@@ -975,7 +978,6 @@ absl::Status Coordinator::Tick() {
 }
 
 void Coordinator::FailGangsWithDeadMembers(Change& change) {
-  RequeueUnreconciled(change);
   for (const std::string& job_id : change.AllIds()) {
     const v1::Job* job = change.Current(job_id);
     if (job->state() != v1::RUNNING) continue;

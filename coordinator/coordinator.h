@@ -21,7 +21,9 @@
 //
 // NOTE [reconciliation]
 // A gang keeps training while the coordinator restarts. The recovered
-// coordinator keeps each RUNNING job RUNNING for one lease period; its
+// coordinator keeps each RUNNING job RUNNING for one lease period, counted
+// as every lease is, from when it can hear workers (a slow start or a stall
+// moves it: WorkerRegistry::leases_run_from); its
 // workers, told to register again by their next heartbeat, register with the
 // task and rank they still run, and each such rank is taken back into the
 // gang (under its new worker id). When every rank is back the attempt simply
@@ -236,7 +238,8 @@ class Coordinator {
   // attempt) to register again: its reports are neither taken nor refused.
   bool WaitingForRank(const v1::Job* job, int attempt, const std::string& worker,
                       const std::string& task_id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // Requeues the reconciling jobs whose time is up (staged in `change`).
+  // Requeues the reconciling jobs whose lease is up (staged in `change`).
+  // Called by Tick only, after ExpireLeases.
   void RequeueUnreconciled(Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The ids that jobs which have not finished name as parent or teacher.
   std::set<std::string> NeededJobs() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -307,7 +310,6 @@ class Coordinator {
   // NOTE [reconciliation]: RUNNING jobs recovered at startup whose ranks are
   // not all back yet: until when they wait, and the ranks back so far.
   struct Reconciling {
-    absl::Time deadline;
     std::set<int> ranks_back;
   };
   std::map<std::string, Reconciling> reconciling_ ABSL_GUARDED_BY(mu_);

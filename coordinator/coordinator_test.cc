@@ -299,6 +299,31 @@ TEST_F(CoordinatorTest, ARestartRecoversEveryJobAndRequeuesAGangThatDoesNotComeB
   EXPECT_THAT(Submit({Spec("later", "pretrain")}), ElementsAre("j-4"));
 }
 
+// Reported: a coordinator restarted on a loaded machine requeued a gang whose
+// ranks were on their way back. Its lease for them runs, as every lease does,
+// from when it can hear workers: a slow start (or a stall) moves it.
+TEST_F(CoordinatorTest, ARestartThatTakesLongToServeStillWaitsALeaseForItsGang) {
+  const std::string id = Submit({Spec("pre", "pretrain")})[0];
+  AddWorker(7001);
+  ASSERT_EQ(Get(id).state(), v1::RUNNING);
+  Restart();
+  clock_.Advance(absl::Seconds(10));  // recovered, but not ticking yet: no worker heard
+  // A registration before the first tick does not end the wait either.
+  AddWorker(7002);
+  RunFor(absl::Seconds(5));  // less than a lease (6 s) since it began to hear
+  ASSERT_EQ(Get(id).state(), v1::RUNNING);
+  v1::RegisterWorkerRequest back;
+  back.set_protocol_version(kWorkerProtocolVersion);
+  back.set_collective_address("127.0.0.1:7001");
+  back.set_running_task_id(id + ".1");
+  back.set_running_rank(0);
+  ASSERT_TRUE(coordinator_->RegisterWorker(back).ok());
+  RunFor(absl::Seconds(1));
+  const v1::Job job = Get(id);
+  EXPECT_EQ(job.state(), v1::RUNNING);
+  EXPECT_EQ(job.attempts(), 1);
+}
+
 // NOTE [commits outside the lock]: a commit stuck on a slow disk delays other
 // mutations, but heartbeats and reads (what a metrics scrape does) answer.
 TEST_F(CoordinatorTest, HeartbeatsAndReadsDoNotWaitForACommit) {

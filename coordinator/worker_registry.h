@@ -120,6 +120,10 @@ class WorkerRegistry {
   absl::Duration lease_timeout() const {
     return options_.heartbeat_interval * options_.missed_heartbeats;
   }
+  // Every lease runs from no earlier than this: the registry's start, or the
+  // last ExpireLeases after the coordinator was away (NOTE [coordinator
+  // stalls]), a slow start included.
+  absl::Time leases_run_from() const { return grace_from_; }
   const WorkerRegistryOptions& options() const { return options_; }
 
  private:

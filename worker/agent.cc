@@ -275,6 +275,9 @@ absl::Status Agent::Run() {
       }
     } else {
       HeartbeatOnce();
+      // Told to register again: at once, for a restarted coordinator gives
+      // its gangs' ranks one lease to come back (NOTE [reconciliation]).
+      if (worker_id().empty()) continue;
     }
     absl::MutexLock lock(&mu_);
     clock_->AwaitFor(mu_, absl::Condition(&stopping_), heartbeat_interval_);

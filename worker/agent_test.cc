@@ -61,6 +61,7 @@ class SlowReportsConnection final : public CoordinatorConnection {
 
   absl::StatusOr<v1::RegisterWorkerResponse> RegisterWorker(
       const v1::RegisterWorkerRequest& r) override {
+    ++registrations;
     return real_->RegisterWorker(r);
   }
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& r) override {
@@ -83,6 +84,7 @@ class SlowReportsConnection final : public CoordinatorConnection {
 
   std::atomic<bool> hold{false};
   std::atomic<bool> away{false};
+  std::atomic<int> registrations{0};
   std::atomic<int> heartbeats{0};
   std::atomic<int> reports{0};
   absl::Notification released;
@@ -293,6 +295,23 @@ TEST_F(AgentTest, HeartbeatsComeEveryIntervalOfTheClockAndNoSooner) {
   EXPECT_TRUE(Eventually([&] { return connection_->heartbeats == before + 1; }));
   absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ(connection_->heartbeats, before + 1);
+}
+
+// NOTE [reconciliation]: a restarted coordinator waits one lease for its
+// gangs' ranks. Told to register again, the worker does so at once, not a
+// heartbeat interval later (the clock does not move here).
+TEST_F(AgentTest, AWorkerTheCoordinatorForgotRegistersAgainAtOnce) {
+  const std::string before = agent_->worker_id();
+  const int registrations = connection_->registrations;
+  v1::DeregisterWorkerRequest forget;
+  forget.set_worker_id(before);
+  ASSERT_TRUE(coordinator_->DeregisterWorker(forget).ok());
+  const int heartbeats = connection_->heartbeats;
+  fake_.Advance(absl::Milliseconds(20));  // the next heartbeat hears "register again"
+  ASSERT_TRUE(Eventually([&] { return connection_->heartbeats > heartbeats; }));
+  EXPECT_TRUE(Eventually([&] { return connection_->registrations == registrations + 1; }));
+  EXPECT_TRUE(Eventually([&] { return !agent_->worker_id().empty(); }));
+  EXPECT_NE(agent_->worker_id(), before);
 }
 
 TEST_F(AgentTest, AReportTheCoordinatorMissedIsResentAfterTheBackoff) {

@@ -13,6 +13,7 @@
 
 namespace grpc {
 class Channel;
+class ChannelCredentials;
 }  // namespace grpc
 
 namespace simclr::worker {
@@ -30,7 +31,28 @@ class CoordinatorConnection {
   virtual absl::Status DeregisterWorker(const v1::DeregisterWorkerRequest& request) = 0;
 };
 
-// Every call gets `deadline` (a slow coordinator must not stall heartbeats)
+// How long at most a worker's channel waits between attempts to reach a
+// coordinator that is away. gRPC's default backoff grows to two minutes: a
+// coordinator back after a few seconds (a restarted process, a rescheduled
+// pod) would wait that long for its workers, and a gang's ranks must be back
+// within one lease of its return or the job is requeued (NOTE
+// [reconciliation] in coordinator/coordinator.h). Bounded by this, a worker
+// is heard within a heartbeat interval plus this of the coordinator's
+// return (and registers again at once: worker/agent.cc), well inside a
+// lease (3 heartbeat intervals). A fleet of N workers then tries N
+// connections a second while the coordinator is down, which a refused
+// connection makes cheap.
+inline constexpr absl::Duration kMaxReconnectBackoff = absl::Seconds(1);
+
+// A channel to the coordinator at `address` that retries at least every
+// kMaxReconnectBackoff (gRPC adds +-20% jitter, so a fleet does not retry in
+// step).
+std::shared_ptr<grpc::Channel> MakeCoordinatorChannel(
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials);
+
+// Every call gets `deadline` (a slow coordinator must not stall heartbeats);
+// RegisterWorker and Heartbeat wait for an unreachable coordinator until
+// then, the other calls fail at once (why in the .cc),
 // and, with a `token_file`, the bearer token in it (read again when the file
 // changes: common/token_file.h).
 std::unique_ptr<CoordinatorConnection> MakeGrpcConnection(std::shared_ptr<grpc::Channel> channel,

@@ -254,7 +254,8 @@ int main(int argc, char** argv) {
       "--tls_");
   if (!credentials.ok()) return Fail(std::string(credentials.status().message()));
   auto connection = simclr::worker::MakeGrpcConnection(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_coordinator), *credentials), absl::Seconds(10),
+      simclr::worker::MakeCoordinatorChannel(absl::GetFlag(FLAGS_coordinator), *credentials),
+      absl::Seconds(10),
       absl::GetFlag(FLAGS_token_file));
   simclr::worker::Agent agent(options, connection.get(), &runner, &simclr::Clock::Real());
 
