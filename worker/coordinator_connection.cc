@@ -24,7 +24,7 @@ class GrpcConnection final : public CoordinatorConnection {
 
   absl::StatusOr<v1::RegisterWorkerResponse> RegisterWorker(
       const v1::RegisterWorkerRequest& request) override {
-    return Call(&v1::WorkerService::Stub::RegisterWorker, request, kWaitForReady);
+    return Call(&v1::WorkerService::Stub::RegisterWorker, request, kFailFast);
   }
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override {
     return Call(&v1::WorkerService::Stub::Heartbeat, request, kWaitForReady);
@@ -41,14 +41,17 @@ class GrpcConnection final : public CoordinatorConnection {
   }
 
  private:
-  // Registration and heartbeats wait (up to the deadline) for a coordinator
-  // that is away: a waiting call keeps the channel trying to connect, every
-  // kMaxReconnectBackoff at most, and returns once it is back. A fail-fast
-  // call fails at once while the channel is down, and gRPC 1.51's channel
-  // then retries only lazily (seconds apart, measured), too late for a
-  // restarted coordinator's reconciliation. Reports and the rest fail fast:
-  // their callers retry on their own schedule, and a stopping worker must
-  // not wait on a coordinator that is gone.
+  // Heartbeats wait (up to the deadline) for a coordinator that is away: a
+  // waiting call keeps the channel trying to connect, every
+  // kMaxReconnectBackoff at most, and returns once it is back, to be told
+  // to register again. A fail-fast call fails at once while the channel is
+  // down, and gRPC 1.51's channel then retries only lazily (seconds apart,
+  // measured), too late for a restarted coordinator's reconciliation. The
+  // other calls fail fast: registration, so that a worker that cannot reach
+  // its coordinator at all (a wrong address, a certificate it refuses) says
+  // why at once rather than "deadline exceeded"; reports, which their
+  // callers retry on their own schedule; and the calls of a stopping
+  // worker, which must not wait on a coordinator that is gone.
   static constexpr bool kWaitForReady = true;
   static constexpr bool kFailFast = false;
 

@@ -51,8 +51,8 @@ std::shared_ptr<grpc::Channel> MakeCoordinatorChannel(
     const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials);
 
 // Every call gets `deadline` (a slow coordinator must not stall heartbeats);
-// RegisterWorker and Heartbeat wait for an unreachable coordinator until
-// then, the other calls fail at once (why in the .cc),
+// Heartbeat waits for an unreachable coordinator until then, the other calls
+// fail at once (why in the .cc),
 // and, with a `token_file`, the bearer token in it (read again when the file
 // changes: common/token_file.h).
 std::unique_ptr<CoordinatorConnection> MakeGrpcConnection(std::shared_ptr<grpc::Channel> channel,
