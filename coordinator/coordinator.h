@@ -308,7 +308,8 @@ class Coordinator {
   std::map<std::string, std::set<int>> completed_ranks_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, absl::Time> last_persisted_ ABSL_GUARDED_BY(mu_);
   // NOTE [reconciliation]: RUNNING jobs recovered at startup whose ranks are
-  // not all back yet: until when they wait, and the ranks back so far.
+  // not all back yet, and the ranks back so far (they wait a lease from
+  // WorkerRegistry::leases_run_from).
   struct Reconciling {
     std::set<int> ranks_back;
   };
