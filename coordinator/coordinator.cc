@@ -195,7 +195,7 @@ absl::Status Coordinator::Recover() {
   // NOTE [reconciliation]: running gangs get one lease period to come back.
   for (auto& [number, job] : jobs_) {
     if (job.state() != v1::RUNNING) continue;
-    reconciling_[job.id()] = Reconciling{};
+    reconciling_.try_emplace(job.id());  // no rank back yet
     for (const std::string& worker : job.workers()) {
       int64_t n = 0;
       if (absl::StartsWith(worker, "w-") && absl::SimpleAtoi(worker.substr(2), &n)) {
@@ -218,10 +218,10 @@ absl::Status Coordinator::Reconcile(const std::string& worker,
   const int rank = r.running_rank();
   if (it == reconciling_.end() || job == nullptr || job->state() != v1::RUNNING ||
       job->attempts() != attempt || rank < 0 || rank >= job->workers_size() ||
-      it->second.ranks_back.count(rank) > 0) {
+      it->second.count(rank) > 0) {
     return absl::OkStatus();  // not waited for: its next heartbeat stops the task
   }
-  const bool last = static_cast<int>(it->second.ranks_back.size()) + 1 == job->workers_size();
+  const bool last = static_cast<int>(it->second.size()) + 1 == job->workers_size();
   Change change(this);
   v1::Job& staged = change.Stage(job_id);
   staged.set_workers(rank, worker);
@@ -241,7 +241,7 @@ absl::Status Coordinator::Reconcile(const std::string& worker,
   if (last) {
     reconciling_.erase(it);
   } else {
-    it->second.ranks_back.insert(rank);
+    it->second.insert(rank);
   }
   return absl::OkStatus();
 }
@@ -271,7 +271,7 @@ void Coordinator::RequeueUnreconciled(Change& change) {
     }
     std::vector<std::string> missing;
     for (int rank = 0; rank < job->workers_size(); ++rank) {
-      if (it->second.ranks_back.count(rank) == 0) missing.push_back(absl::StrCat(rank));
+      if (it->second.count(rank) == 0) missing.push_back(absl::StrCat(rank));
     }
     FailAttempt(change, change.Stage(it->first),
                 absl::StrCat("the coordinator restarted, and rank(s) ", absl::StrJoin(missing, ", "),

@@ -308,12 +308,9 @@ class Coordinator {
   std::map<std::string, std::set<int>> completed_ranks_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, absl::Time> last_persisted_ ABSL_GUARDED_BY(mu_);
   // NOTE [reconciliation]: RUNNING jobs recovered at startup whose ranks are
-  // not all back yet, and the ranks back so far (they wait a lease from
-  // WorkerRegistry::leases_run_from).
-  struct Reconciling {
-    std::set<int> ranks_back;
-  };
-  std::map<std::string, Reconciling> reconciling_ ABSL_GUARDED_BY(mu_);
+  // not all back yet, by id, and the ranks back so far (they wait a lease
+  // from WorkerRegistry::leases_run_from).
+  std::map<std::string, std::set<int>> reconciling_ ABSL_GUARDED_BY(mu_);
   WorkerRegistry registry_ ABSL_GUARDED_BY(mu_);
 };
 
