@@ -251,6 +251,9 @@ absl::Status CheckTrain(const v1::TrainSpec& t, int world_size) {
   if (t.has_color_jitter_strength()) {
     RETURN_IF_ERROR(CheckRange("train.color_jitter_strength", t.color_jitter_strength(), 0.0, 2.0));
   }
+  if (t.has_crop_area_min()) {
+    RETURN_IF_ERROR(CheckPositiveUpTo("train.crop_area_min", t.crop_area_min(), 1.0));
+  }
   if (t.eval_batch_size() < 0 || t.eval_batch_size() > kMaxBatch) {
     return Invalid("train.eval_batch_size", absl::StrCat(t.eval_batch_size()),
                    absl::StrCat("an integer in [1, ", kMaxBatch, "]"));
@@ -483,6 +486,7 @@ void ApplyDefaults(const v1::JobSpec* inherited, v1::JobSpec& spec) {
   if (train.temperature() == 0) train.set_temperature(0.1);
   if (train.precision().empty()) train.set_precision("fp32");
   if (!train.has_color_jitter_strength()) train.set_color_jitter_strength(1.0);
+  if (!train.has_crop_area_min()) train.set_crop_area_min(0.08);  // the official crop
   if (train.memory_size() > 0 && !train.has_memory_momentum()) train.set_memory_momentum(0.999);
   if (train.eval_batch_size() == 0) train.set_eval_batch_size(256);
 

@@ -301,6 +301,22 @@ TEST(JobSpecTest, BlurIsAPretrainingOption) {
   ExpectInvalid(finetune, "train.blur", "only pretraining's augmentation blurs");
 }
 
+TEST(JobSpecTest, TheCropsSmallestAreaIsAFractionOfTheImage) {
+  v1::JobSpec pretrain = Pretrain();
+  ApplyDefaults(nullptr, pretrain);
+  EXPECT_DOUBLE_EQ(pretrain.train().crop_area_min(), 0.08);  // the official crop
+  v1::JobSpec finetune = Finetune();
+  finetune.mutable_train()->set_crop_area_min(1.0);  // flips only
+  EXPECT_TRUE(CheckJobSpec(finetune).ok());
+  v1::JobSpec completed = finetune;
+  ApplyDefaults(&pretrain, completed);
+  EXPECT_DOUBLE_EQ(completed.train().crop_area_min(), 1.0);
+  for (double bad : {0.0, -0.1, 1.5, std::nan("")}) {
+    finetune.mutable_train()->set_crop_area_min(bad);
+    ExpectInvalid(finetune, "train.crop_area_min", "a number in (0, 1]");
+  }
+}
+
 TEST(JobSpecTest, DependenciesMustBeOfKindsThatCanServe) {
   v1::JobSpec pretrain = Pretrain();
   ApplyDefaults(nullptr, pretrain);

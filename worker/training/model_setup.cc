@@ -152,6 +152,23 @@ std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model
   return {weights, excluded};
 }
 
+model::AugmentOptions TrainingAugmentation(const JobKind& kind, const v1::JobSpec& spec,
+                                           int64_t image_size) {
+  const v1::TrainSpec& train = spec.train();
+  model::AugmentOptions augment;
+  augment.mode = kind.contrastive_views ? model::AugmentMode::kPretrain
+                                        : model::AugmentMode::kFinetune;
+  augment.seed = static_cast<uint64_t>(train.seed());
+  augment.output_height = image_size;
+  augment.output_width = image_size;
+  if (train.has_crop_area_min()) augment.crop_area_min = train.crop_area_min();
+  if (train.has_color_jitter_strength()) augment.jitter_strength = train.color_jitter_strength();
+  // The official code blurs ImageNet, not CIFAR-10 (job.proto).
+  const bool blur = train.has_blur() ? train.blur() : image_size > 32;
+  if (!blur) augment.blur_probability = 0.0;
+  return augment;
+}
+
 bool PrefersChannelsLast(const torch::Device& device, bool bf16) {
   return device.is_cpu() ? at::hasMKLDNN() : bf16;
 }

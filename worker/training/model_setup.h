@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/job_kinds.h"
+#include "model/augment/simclr_augment.h"
 #include "model/checkpoint/checkpoint.h"
 #include "model/data/dataset.h"
 #include "model/data/subset.h"
@@ -87,6 +88,14 @@ absl::StatusOr<std::unique_ptr<model::Dataset>> TrainingExamples(const model::Da
 std::vector<model::ParamGroup> TrainableParameters(model::SimclrModelImpl& model,
                                                    int head_layers_used, Frozen frozen,
                                                    bool adapt_classifier);
+
+// The augmentation of a job's training images, as its kind and
+// spec.train say (seeded by train.seed): pretraining's two SimCLR views
+// (crop, flip, colour jitter of train.color_jitter_strength, grayscale, blur
+// when train.blur, by default only above 32 pixels as the official code) or
+// one view cropped and flipped; crops of at least train.crop_area_min.
+model::AugmentOptions TrainingAugmentation(const JobKind& kind, const v1::JobSpec& spec,
+                                           int64_t image_size);
 
 // Whether a job's networks are stored channels_last unless its
 // train.channels_last says (NOTE [channels last] in model/nn/simclr_model.h):

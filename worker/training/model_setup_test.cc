@@ -46,6 +46,32 @@ std::vector<int64_t> LabelCounts(const model::Dataset& examples, int64_t* unlabe
   return per_class;
 }
 
+TEST(TrainingAugmentationTest, FollowsTheKindAndTheSpec) {
+  v1::JobSpec pretrain = Spec("pretrain");
+  pretrain.mutable_train()->set_color_jitter_strength(0.5);
+  pretrain.mutable_train()->set_crop_area_min(0.3);
+  model::AugmentOptions views = TrainingAugmentation(*FindJobKind("pretrain"), pretrain, 28);
+  EXPECT_EQ(views.mode, model::AugmentMode::kPretrain);
+  EXPECT_EQ(views.seed, 7u);
+  EXPECT_EQ(views.output_height, 28);
+  EXPECT_EQ(views.output_width, 28);
+  EXPECT_DOUBLE_EQ(views.crop_area_min, 0.3);
+  EXPECT_DOUBLE_EQ(views.jitter_strength, 0.5);
+  EXPECT_EQ(views.blur_probability, 0.0);  // no blur at 32 pixels and below
+  EXPECT_GT(TrainingAugmentation(*FindJobKind("pretrain"), pretrain, 64).blur_probability, 0.0);
+  pretrain.mutable_train()->set_blur(true);
+  EXPECT_GT(TrainingAugmentation(*FindJobKind("pretrain"), pretrain, 28).blur_probability, 0.0);
+
+  v1::JobSpec finetune = Spec("finetune");
+  finetune.mutable_train()->set_crop_area_min(0.5);
+  model::AugmentOptions one = TrainingAugmentation(*FindJobKind("finetune"), finetune, 28);
+  EXPECT_EQ(one.mode, model::AugmentMode::kFinetune);
+  EXPECT_DOUBLE_EQ(one.crop_area_min, 0.5);
+  // Unset: the official crop.
+  EXPECT_DOUBLE_EQ(TrainingAugmentation(*FindJobKind("distill"), Spec("distill"), 28).crop_area_min,
+                   0.08);
+}
+
 TEST(TrainingExamplesTest, FinetuneTrainsOnTheLabelledSubsetOnly) {
   const model::InMemoryDataset split = TenClasses();
   v1::JobSpec spec = Spec("finetune");

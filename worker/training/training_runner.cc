@@ -245,18 +245,8 @@ absl::StatusOr<TaskResult> RunTask(const v1::TaskAssignment& task, TaskContext& 
   }
 
   // Input pipeline: this rank's shard, augmented on background threads.
-  model::AugmentOptions augment;
-  augment.mode = kind->contrastive_views ? model::AugmentMode::kPretrain
-                                         : model::AugmentMode::kFinetune;
-  augment.seed = static_cast<uint64_t>(spec.train().seed());
-  augment.output_height = image_size;
-  augment.output_width = image_size;
-  augment.jitter_strength = spec.train().color_jitter_strength();
-  // The official code blurs ImageNet, not CIFAR-10 (job.proto).
-  const bool blur = spec.train().has_blur() ? spec.train().blur() : image_size > 32;
-  if (!blur) augment.blur_probability = 0.0;
   ASSIGN_OR_RETURN(std::unique_ptr<model::SimclrAugmenter> augmenter,
-                   model::SimclrAugmenter::Create(augment));
+                   model::SimclrAugmenter::Create(TrainingAugmentation(*kind, spec, image_size)));
   model::LoaderOptions loader_options;
   loader_options.shard.global_batch = global_batch;
   loader_options.shard.world_size = world;
