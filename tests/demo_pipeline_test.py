@@ -83,6 +83,11 @@ class DemoPipelineTest(unittest.TestCase):
                 self.assertEqual(tuned["optimizer"]["name"], "sgd")
                 self.assertTrue(tuned["optimizer"]["nesterov"])
                 self.assertGreater(tuned["train"]["epochs"], matched["train"]["epochs"])
+                # Fine-tuning crops as its baselines do: --full at least half
+                # of each image, the other modes the official 8%.
+                for spec in (finetune, matched, tuned):
+                    self.assertAlmostEqual(spec["train"]["crop_area_min"],
+                                           0.5 if mode == "full" else 0.08, msg=mode)
                 if mode == "full":
                     self.assertEqual(finetune["optimizer"], tuned["optimizer"])
                     self.assertEqual(finetune["train"]["epochs"], tuned["train"]["epochs"])
