@@ -32,6 +32,14 @@ EXPECTED_JOBS = {
     "demo-supervised-tuned-1pct": ("supervised", None, 0.01),
     "demo-supervised-tuned-10pct": ("supervised", None, 0.1),
 }
+# --full also self-distils the 1% model into the teacher's own network.
+EXPECTED_FULL_JOBS = dict(EXPECTED_JOBS, **{
+    "demo-self-distill-1pct": ("distill", "demo-finetune-1pct", None),
+})
+
+
+def expected_jobs(mode):
+    return EXPECTED_FULL_JOBS if mode == "full" else EXPECTED_JOBS
 
 
 def submitted_jobs(mode, seed):
@@ -39,7 +47,7 @@ def submitted_jobs(mode, seed):
     with Cluster(workers=0) as c:
         ids = c.submit(pipeline.pipeline(mode, seed))
         jobs = c.get("jobs")
-    assert len(ids) == len(EXPECTED_JOBS), ids
+    assert len(ids) == len(expected_jobs(mode)), ids
     return jobs
 
 
@@ -51,8 +59,8 @@ class DemoPipelineTest(unittest.TestCase):
     def test_every_mode_submits_the_papers_pipeline(self):
         for mode, jobs in self.jobs.items():
             by_name = {j["spec"]["name"]: j for j in jobs}
-            self.assertEqual(set(by_name), set(EXPECTED_JOBS), mode)
-            for name, (kind, parent, fraction) in EXPECTED_JOBS.items():
+            self.assertEqual(set(by_name), set(expected_jobs(mode)), mode)
+            for name, (kind, parent, fraction) in expected_jobs(mode).items():
                 spec = by_name[name]["spec"]
                 self.assertEqual(by_name[name]["spec"]["kind"], kind, name)
                 self.assertEqual(int(spec["train"]["seed"]), 7, name)
@@ -71,6 +79,11 @@ class DemoPipelineTest(unittest.TestCase):
                                    teacher["width_multiplier"] / 2)
             for pct in (1, 10, 100):
                 self.assertEqual(by_name["demo-supervised-%dpct" % pct]["spec"]["model"], teacher)
+            if mode == "full":
+                # Self-distillation: the teacher's own network, no labels.
+                self_distill = by_name["demo-self-distill-1pct"]["spec"]
+                self.assertEqual(self_distill["model"], teacher)
+                self.assertEqual(self_distill["distill"]["label_weight"], 0)
             # The budget-matched baselines get the short LARS fine-tuning
             # budget; the tuned ones the same network, trained far longer with
             # SGD. --full fine-tunes with the tuned baselines' optimiser and
