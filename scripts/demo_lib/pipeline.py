@@ -37,7 +37,7 @@ MODES = {
     # measured, docs/results.md): the widest network of the sweep (it gained
     # most from pretraining, below), pretraining as long as the budget allows
     # (~2.8 min per epoch at width 1/4), and a student of half its width
-    # distilled for 8 epochs (it kept 97.7% of its teacher; 4 epochs into a
+    # distilled for 8 epochs (it kept 97.7-97.8% of its teacher; 4 epochs into a
     # quarter-width student had kept 94%).
     # Its jobs that learn from labels (fine-tuning, the supervised baselines)
     # crop at least half of each image: a point better at 1% and at 10% than
