@@ -28,6 +28,7 @@ class RecordingContext final : public TaskContext {
   void Report(const v1::Progress& progress, const std::map<std::string, double>& metrics,
               const std::string& checkpoint) override {
     absl::MutexLock lock(&mu_);
+    if (cancel_on_report) cancelled_ = true;
     steps.push_back(progress.step());
     if (!checkpoint.empty()) checkpoints.push_back(checkpoint);
     last_metrics = metrics;
@@ -38,6 +39,9 @@ class RecordingContext final : public TaskContext {
   }
 
   std::atomic<bool> cancelled_{false};
+  // Cancels at the trainer's first report, by which time it has set up its
+  // signal handling (a cancel before that would find the default SIGTERM).
+  bool cancel_on_report = false;
   absl::Mutex mu_;
   std::vector<int64_t> steps;
   std::vector<std::string> checkpoints;
@@ -175,10 +179,11 @@ TEST_F(TrainerProcessRunnerTest, ACancelStopsTheTrainerWithSigterm) {
 }
 
 TEST_F(TrainerProcessRunnerTest, ATrainerThatIgnoresSigtermIsKilledAfterTheGracePeriod) {
-  context_.cancelled_ = true;
+  context_.cancel_on_report = true;
   absl::StatusOr<TaskResult> result = Run("ignore_term");
   EXPECT_TRUE(absl::IsCancelled(result.status())) << result.status();
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("killed by signal 9 (SIGKILL)"));
+  EXPECT_EQ(context_.steps, std::vector<int64_t>{1});
 }
 
 TEST_F(TrainerProcessRunnerTest, AFrozenTrainerIsKilledAndNamedAsSuch) {
