@@ -138,6 +138,20 @@ def pretrain_job(name, model, m, epochs, seed, validation, ablation):
                            ", checkpoint_every_steps: 100"))
 
 
+def distill_job(name, teacher, m, epochs, seed, validation, model=None):
+    """Distillation from `teacher` on every training image, without labels, at
+    temperature 1 (LARS 0.05 x sqrt(128)). No model: the student is the
+    teacher's network from fresh weights, self-distillation."""
+    fields = dict(name=name, kind="distill", teacher=teacher, priority=5)
+    if model:
+        fields["model"] = model
+    fields.update(data=data(m, validation=validation), distill="{temperature: 1.0}",
+                  optimizer="{name: lars, base_lr: 0.05, lr_scaling: sqrt, weight_decay: 0, "
+                            "warmup_epochs: 0}",
+                  train=train(128, epochs, seed))
+    return job(**fields)
+
+
 def pipeline(mode, seed=7, validation=0, ablation=RECORDED):
     m = MODES[mode]
     v = validation
@@ -161,18 +175,11 @@ def pipeline(mode, seed=7, validation=0, ablation=RECORDED):
                     optimizer="{name: sgd, base_lr: 0.1, lr_scaling: linear, weight_decay: 0, "
                               "nesterov: false}",
                     train=train(256, m["lin_epochs"], seed)))
-    distill_optimizer = ("{name: lars, base_lr: 0.05, lr_scaling: sqrt, weight_decay: 0, "
-                         "warmup_epochs: 0}")
-    docs.append(job(name="demo-distill", kind="distill", teacher="demo-finetune-10pct", priority=5,
-                    model=student, data=data(m, validation=v), distill="{temperature: 1.0}",
-                    optimizer=distill_optimizer, train=train(128, m["kd_epochs"], seed)))
+    docs.append(distill_job("demo-distill", "demo-finetune-10pct", m, m["kd_epochs"], seed, v,
+                            model=student))
     if m.get("self_distill_1pct_epochs"):
-        # No model: the student is the teacher's network, trained from fresh
-        # weights on its predictions for every training image.
-        docs.append(job(name="demo-self-distill-1pct", kind="distill",
-                        teacher="demo-finetune-1pct", priority=5, data=data(m, validation=v),
-                        distill="{temperature: 1.0}", optimizer=distill_optimizer,
-                        train=train(128, m["self_distill_1pct_epochs"], seed)))
+        docs.append(distill_job("demo-self-distill-1pct", "demo-finetune-1pct", m,
+                                m["self_distill_1pct_epochs"], seed, v))
     # Baselines: the same encoder from scratch, the short LARS recipe and
     # budget (the fine-tuning's, unless the mode fine-tunes the tuned way).
     for pct, epochs in ((1, m["ft1_epochs"]), (10, m["ft10_epochs"]), (100, m["sup100_epochs"])):
